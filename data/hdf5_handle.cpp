@@ -1,0 +1,158 @@
+// Thin wrappers over the HDF5 C API (the only HDF5 code in the project). Strings are fixed-length
+// rather than variable-length types: h5py reads them without project code, and they are not slow.
+#include "data/hdf5_handle.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace wildreid::data::hdf5 {
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  throw std::runtime_error(where + ": HDF5: " + what);
+}
+
+Handle check(hid_t id, herr_t (*close)(hid_t), const std::string& where, const std::string& what) {
+  if (id < 0) fail(where, what);
+  return Handle(id, close);
+}
+
+void write_plain(hid_t file, const char* name, hid_t type, const void* data, size_t n, const std::string& where) {
+  hsize_t dims[1] = {n};
+  auto space = check(H5Screate_simple(1, dims, nullptr), H5Sclose, where, "cannot create dataspace");
+  auto set = check(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+                   where, std::string("cannot create dataset '") + name + "'");
+  if (n > 0 && H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail(where, std::string("cannot write dataset '") + name + "'");
+}
+
+Handle open_set(hid_t file, const char* name, const std::string& where) {
+  return check(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose, where, std::string("missing dataset '") + name + "'");
+}
+
+template <typename T>
+std::vector<T> read_plain(hid_t file, const char* name, hid_t mem_type, H5T_class_t cls, const std::string& where) {
+  auto set = open_set(file, name, where);
+  auto type = check(H5Dget_type(set.get()), H5Tclose, where, "cannot read type");
+  if (H5Tget_class(type.get()) != cls) fail(where, std::string("dataset '") + name + "' has the wrong type class");
+  const size_t n = dataset_length(file, name, where);
+  std::vector<T> out(n);
+  if (n > 0 && H5Dread(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    fail(where, std::string("cannot read dataset '") + name + "'");
+  return out;
+}
+
+}  // namespace
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    if (valid() && close_) close_(id_);
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+Handle::~Handle() {
+  if (valid() && close_) close_(id_);
+}
+
+void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+Handle create_file(const std::string& path) {
+  silence_errors();
+  return check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, path, "cannot create file");
+}
+
+Handle open_file_readonly(const std::string& path) {
+  silence_errors();
+  return check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path,
+               "cannot open (missing or not an HDF5 file)");
+}
+
+void write_u8(hid_t file, const char* name, const std::vector<uint8_t>& data, const std::string& where) {
+  write_plain(file, name, H5T_NATIVE_UINT8, data.data(), data.size(), where);
+}
+void write_i64(hid_t file, const char* name, const std::vector<int64_t>& data, const std::string& where) {
+  write_plain(file, name, H5T_NATIVE_INT64, data.data(), data.size(), where);
+}
+void write_u32(hid_t file, const char* name, const std::vector<uint32_t>& data, const std::string& where) {
+  write_plain(file, name, H5T_NATIVE_UINT32, data.data(), data.size(), where);
+}
+
+void write_strings(hid_t file, const char* name, const std::vector<std::string>& data, const std::string& where) {
+  size_t width = 1;
+  for (const auto& s : data) width = std::max(width, s.size());
+  std::vector<char> buffer(width * data.size(), '\0');
+  for (size_t i = 0; i < data.size(); ++i) std::memcpy(buffer.data() + i * width, data[i].data(), data[i].size());
+  auto type = check(H5Tcopy(H5T_C_S1), H5Tclose, where, "cannot create string type");
+  H5Tset_size(type.get(), width);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  write_plain(file, name, type.get(), buffer.data(), data.size(), where);
+}
+
+size_t dataset_length(hid_t file, const char* name, const std::string& where) {
+  auto set = open_set(file, name, where);
+  auto space = check(H5Dget_space(set.get()), H5Sclose, where, "cannot read dataspace");
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) fail(where, std::string("dataset '") + name + "' is not 1-D");
+  hsize_t dims[1] = {0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  return static_cast<size_t>(dims[0]);
+}
+
+std::vector<int64_t> read_i64(hid_t file, const char* name, const std::string& where) {
+  return read_plain<int64_t>(file, name, H5T_NATIVE_INT64, H5T_INTEGER, where);
+}
+std::vector<uint32_t> read_u32(hid_t file, const char* name, const std::string& where) {
+  return read_plain<uint32_t>(file, name, H5T_NATIVE_UINT32, H5T_INTEGER, where);
+}
+
+std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& where) {
+  auto set = open_set(file, name, where);
+  auto type = check(H5Dget_type(set.get()), H5Tclose, where, "cannot read type");
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0)
+    fail(where, std::string("dataset '") + name + "' is not a fixed-length string column");
+  const size_t width = H5Tget_size(type.get());
+  const size_t n = dataset_length(file, name, where);
+  std::vector<char> buffer(width * n);
+  if (n > 0 && H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0)
+    fail(where, std::string("cannot read dataset '") + name + "'");
+  std::vector<std::string> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const char* p = buffer.data() + i * width;
+    out[i].assign(p, strnlen(p, width));
+  }
+  return out;
+}
+
+void write_attribute_i64(hid_t file, const char* name, int64_t value, const std::string& where) {
+  auto space = check(H5Screate(H5S_SCALAR), H5Sclose, where, "cannot create dataspace");
+  auto attr = check(H5Acreate2(file, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, where,
+                    std::string("cannot create attribute '") + name + "'");
+  if (H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) fail(where, std::string("cannot write attribute '") + name + "'");
+}
+
+void write_attribute_string(hid_t file, const char* name, const std::string& value, const std::string& where) {
+  auto space = check(H5Screate(H5S_SCALAR), H5Sclose, where, "cannot create dataspace");
+  auto type = check(H5Tcopy(H5T_C_S1), H5Tclose, where, "cannot create string type");
+  H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  auto attr = check(H5Acreate2(file, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, where,
+                    std::string("cannot create attribute '") + name + "'");
+  std::string padded = value;
+  padded.resize(std::max<size_t>(1, value.size()), '\0');
+  if (H5Awrite(attr.get(), type.get(), padded.data()) < 0) fail(where, std::string("cannot write attribute '") + name + "'");
+}
+
+int64_t read_attribute_i64(hid_t file, const char* name, const std::string& where) {
+  auto attr = check(H5Aopen(file, name, H5P_DEFAULT), H5Aclose, where, std::string("missing attribute '") + name + "'");
+  int64_t value = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) fail(where, std::string("cannot read attribute '") + name + "'");
+  return value;
+}
+
+}  // namespace wildreid::data::hdf5

@@ -1,0 +1,51 @@
+// RAII ownership of HDF5 ids and the few typed read/write helpers the shard writer and reader
+// share. HDF5's automatic error-stack printing is turned off: callers throw messages naming the
+// shard and dataset instead. Not thread-safe (neither is the default HDF5 build): one thread only.
+#pragma once
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wildreid::data::hdf5 {
+
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept;
+  ~Handle();
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+void silence_errors();  // disable HDF5's default error printing (idempotent)
+
+Handle create_file(const std::string& path);
+Handle open_file_readonly(const std::string& path);  // throws naming the file
+
+// 1-D datasets. `where` prefixes error messages (e.g. the shard path).
+void write_u8(hid_t file, const char* name, const std::vector<uint8_t>& data, const std::string& where);
+void write_i64(hid_t file, const char* name, const std::vector<int64_t>& data, const std::string& where);
+void write_u32(hid_t file, const char* name, const std::vector<uint32_t>& data, const std::string& where);
+// Fixed-length NUL-padded UTF-8 strings, width = longest value (at least 1).
+void write_strings(hid_t file, const char* name, const std::vector<std::string>& data, const std::string& where);
+
+size_t dataset_length(hid_t file, const char* name, const std::string& where);
+std::vector<int64_t> read_i64(hid_t file, const char* name, const std::string& where);
+std::vector<uint32_t> read_u32(hid_t file, const char* name, const std::string& where);
+std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& where);
+
+void write_attribute_i64(hid_t file, const char* name, int64_t value, const std::string& where);
+void write_attribute_string(hid_t file, const char* name, const std::string& value, const std::string& where);
+int64_t read_attribute_i64(hid_t file, const char* name, const std::string& where);
+
+}  // namespace wildreid::data::hdf5
