@@ -1,0 +1,62 @@
+// One optimizer step of the compute core: `accumulation` micro-steps of autocast forward +
+// cross-entropy (label smoothing) + scaled backward, gradient reduction only on the last
+// micro-step, then unscale + non-finite check, global-norm clipping (after reduction, so every
+// rank clips identically), fused AdamW at the scheduled lr, and the loss-scaler update. It knows
+// nothing of MPI, HDF5 or OpenCV so it builds for the LibTorch-only GPU benchmark.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <vector>
+
+#include "trainer/adamw.h"
+#include "trainer/amp.h"
+#include "trainer/gradient_sync.h"
+
+namespace wildreid::trainer {
+
+struct MicroBatch {
+  at::Tensor images;  // N x 3 x H x W float
+  at::Tensor labels;  // N int64
+};
+
+struct StepOptions {
+  AmpMode amp = AmpMode::kOff;
+  double label_smoothing = 0.0;
+  double clip_grad_norm = 0.0;  // 0 = off (the norm is still computed and reported)
+};
+
+struct StepResult {
+  double loss = 0;         // mean over micro-steps of this rank's loss
+  double grad_norm = 0;    // global norm after reduction, before clipping
+  bool skipped = false;    // non-finite gradients: no update
+  double loss_scale = 1;   // scale used for this step
+  double forward_s = 0, backward_s = 0, allreduce_wait_s = 0, optimizer_s = 0;
+};
+
+// Global L2 norm of `grads`; scales them in place so it is at most max_norm (if max_norm > 0).
+double clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm);
+
+class TrainStep {
+ public:
+  using Forward = std::function<at::Tensor(const at::Tensor& images)>;  // returns logits
+  TrainStep(Forward forward, std::vector<at::Tensor> params, AdamW& optimizer, GradScaler& scaler,
+            GradientSync& sync, StepOptions options);
+
+  // Runs one optimizer step over `micro` (one entry per micro-step) at learning rate `lr`.
+  // inject_inf puts +inf into the first gradient after reduction (tests of the skip path).
+  StepResult run(const std::vector<MicroBatch>& micro, double lr, bool inject_inf = false);
+
+  // Cross-entropy of logits (computed in fp32) with the configured label smoothing.
+  at::Tensor loss(const at::Tensor& logits, const at::Tensor& labels) const;
+
+ private:
+  Forward forward_;
+  std::vector<at::Tensor> params_;
+  AdamW& optimizer_;
+  GradScaler& scaler_;
+  GradientSync& sync_;
+  StepOptions options_;
+};
+
+}  // namespace wildreid::trainer
