@@ -1,0 +1,56 @@
+// See retention.h.
+#include "checkpoints/retention.h"
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+namespace wildreid::checkpoints {
+namespace fs = std::filesystem;
+
+void mark_best_checkpoint(const fs::path& checkpoints_dir, const std::string& name) {
+  const fs::path tmp = checkpoints_dir / ".BEST.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << name << "\n";
+    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+  }
+  fs::rename(tmp, checkpoints_dir / "BEST");
+}
+
+std::optional<fs::path> best_checkpoint(const fs::path& checkpoints_dir) {
+  std::ifstream in(checkpoints_dir / "BEST");
+  std::string name;
+  if (!in || !std::getline(in, name) || name.empty()) return std::nullopt;
+  const fs::path dir = checkpoints_dir / name;
+  if (!fs::is_directory(dir)) return std::nullopt;
+  return dir;
+}
+
+int apply_retention(const fs::path& checkpoints_dir, int keep_last) {
+  if (!fs::is_directory(checkpoints_dir)) return 0;
+  const auto best = best_checkpoint(checkpoints_dir);
+  std::vector<fs::path> complete;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory()) continue;
+    if (name.rfind(".tmp-", 0) == 0) {
+      fs::remove_all(entry.path());
+      ++removed;
+    } else if (name.rfind("step-", 0) == 0) {
+      complete.push_back(entry.path());
+    }
+  }
+  std::sort(complete.begin(), complete.end());
+  const int excess = static_cast<int>(complete.size()) - keep_last;
+  for (int i = 0; i < excess; ++i) {
+    if (best && complete[i].filename() == best->filename()) continue;
+    fs::remove_all(complete[i]);
+    ++removed;
+  }
+  return removed;
+}
+
+}  // namespace wildreid::checkpoints
