@@ -1,0 +1,273 @@
+// See mpi_process_group.h. Averages are computed as a sum then a division on the
+// communication thread; 16-bit floats are reduced in float32 (MPI has no sum for them).
+#include "cluster/mpi_process_group.h"
+
+#include <ATen/ATen.h>
+#include <mpi.h>
+
+#include <chrono>
+#include <sstream>
+
+namespace wildreid::cluster {
+
+struct MpiProcessGroup::Communicator {
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+
+struct MpiProcessGroup::Task final : CollectiveWork {
+  enum class Kind { kAllreduce, kBroadcast, kAllgather, kBarrier } kind;
+  at::Tensor tensor;        // in/out (allreduce, broadcast), input (allgather)
+  at::Tensor output;        // allgather: [size, ...tensor.shape]
+  ReduceOp op = ReduceOp::kSum;
+  int root = 0;
+  int64_t sequence = 0;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::string error;
+
+  std::string describe() const {
+    static const char* names[] = {"allreduce", "broadcast", "allgather", "barrier"};
+    std::ostringstream s;
+    s << "collective #" << sequence << " (" << names[static_cast<int>(kind)];
+    if (tensor.defined()) s << " of " << tensor.numel() << " " << tensor.scalar_type();
+    s << ")";
+    return s.str();
+  }
+  void finish(std::string failure) {
+    std::lock_guard<std::mutex> lock(mutex);
+    error = std::move(failure);
+    done = true;
+    cv.notify_all();
+  }
+  void wait() override {
+    std::unique_lock<std::mutex> lock(mutex);
+    cv.wait(lock, [&] { return done; });
+    if (!error.empty()) throw CollectiveError(error);
+  }
+  bool is_completed() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    return done;
+  }
+};
+
+namespace {
+
+MPI_Datatype mpi_type(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return MPI_FLOAT;
+    case at::kDouble: return MPI_DOUBLE;
+    case at::kLong: return MPI_INT64_T;
+    case at::kInt: return MPI_INT32_T;
+    case at::kShort: return MPI_INT16_T;
+    case at::kChar: return MPI_INT8_T;
+    case at::kByte: return MPI_UINT8_T;
+    default: return MPI_DATATYPE_NULL;
+  }
+}
+
+std::string mpi_error(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  return std::string(text, len);
+}
+
+}  // namespace
+
+MpiProcessGroup::MpiProcessGroup(std::chrono::milliseconds timeout)
+    : ProcessGroup(
+          [] { int r = 0; MPI_Comm_rank(MPI_COMM_WORLD, &r); return r; }(),
+          [] { int n = 1; MPI_Comm_size(MPI_COMM_WORLD, &n); return n; }(), timeout),
+      comm_(std::make_unique<Communicator>()) {
+  int rc = MPI_Comm_dup(MPI_COMM_WORLD, &comm_->comm);
+  if (rc != MPI_SUCCESS) throw CollectiveError("MPI_Comm_dup failed: " + mpi_error(rc));
+  MPI_Comm_set_errhandler(comm_->comm, MPI_ERRORS_RETURN);
+  thread_ = std::thread([this] { run(); });
+}
+
+MpiProcessGroup::~MpiProcessGroup() { shutdown(); }
+
+void MpiProcessGroup::set_timeout_handler(TimeoutHandler handler) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  on_timeout_ = std::move(handler);
+}
+
+std::shared_ptr<CollectiveWork> MpiProcessGroup::enqueue(std::shared_ptr<Task> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    task->sequence = ++sequence_;
+    if (stopping_) {
+      task->done = true;
+      task->error = "rank " + std::to_string(rank()) + ": " + task->describe() +
+                    " issued after the MPI process group was shut down";
+      throw CollectiveError(task->error);
+    }
+    if (broken_) {
+      throw CollectiveError("rank " + std::to_string(rank()) + ": " + task->describe() +
+                            " refused: an earlier collective failed (" + broken_reason_ + ")");
+    }
+    queue_.push_back(task);
+  }
+  wake_.notify_one();
+  return task;
+}
+
+std::shared_ptr<CollectiveWork> MpiProcessGroup::do_allreduce(const at::Tensor& tensor,
+                                                              ReduceOp op) {
+  if (op == ReduceOp::kAvg && !at::isFloatingType(tensor.scalar_type()))
+    throw std::invalid_argument("allreduce: average of a " +
+                                std::string(c10::toString(tensor.scalar_type())) +
+                                " tensor; use kSum for integers");
+  auto task = std::make_shared<Task>();
+  task->kind = Task::Kind::kAllreduce;
+  task->tensor = tensor;
+  task->op = op;
+  return enqueue(task);
+}
+
+std::shared_ptr<CollectiveWork> MpiProcessGroup::do_broadcast(const at::Tensor& tensor,
+                                                              int root) {
+  auto task = std::make_shared<Task>();
+  task->kind = Task::Kind::kBroadcast;
+  task->tensor = tensor;
+  task->root = root;
+  return enqueue(task);
+}
+
+std::vector<at::Tensor> MpiProcessGroup::do_allgather(const at::Tensor& tensor) {
+  auto task = std::make_shared<Task>();
+  task->kind = Task::Kind::kAllgather;
+  task->tensor = tensor;
+  std::vector<int64_t> shape{size()};
+  for (auto d : tensor.sizes()) shape.push_back(d);
+  task->output = at::empty(shape, tensor.options());
+  enqueue(task)->wait();
+  return task->output.unbind(0);
+}
+
+void MpiProcessGroup::do_barrier() {
+  auto task = std::make_shared<Task>();
+  task->kind = Task::Kind::kBarrier;
+  enqueue(task)->wait();
+}
+
+void MpiProcessGroup::run() {
+  for (;;) {
+    std::shared_ptr<Task> task;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || aborting_ || !queue_.empty(); });
+      if (aborting_ || (stopping_ && queue_.empty())) break;
+      task = queue_.front();
+      queue_.pop_front();
+    }
+    execute(*task);
+  }
+  std::deque<std::shared_ptr<Task>> left;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    left.swap(queue_);
+  }
+  for (auto& t : left) t->finish("rank " + std::to_string(rank()) + ": " + t->describe() +
+                                 " dropped: the MPI process group was aborted");
+  if (!aborting_ && !broken_ && comm_->comm != MPI_COMM_NULL) MPI_Comm_free(&comm_->comm);
+}
+
+void MpiProcessGroup::execute(Task& task) {
+  MPI_Comm comm = comm_->comm;
+  at::Tensor work = task.tensor;
+  MPI_Request request = MPI_REQUEST_NULL;
+  int rc = MPI_SUCCESS;
+  try {
+    switch (task.kind) {
+      case Task::Kind::kAllreduce: {
+        if (mpi_type(work.scalar_type()) == MPI_DATATYPE_NULL) work = work.to(at::kFloat);
+        MPI_Datatype type = mpi_type(work.scalar_type());
+        if (type == MPI_DATATYPE_NULL)
+          throw CollectiveError("allreduce: unsupported dtype " +
+                                std::string(c10::toString(task.tensor.scalar_type())));
+        rc = MPI_Iallreduce(MPI_IN_PLACE, work.data_ptr(), static_cast<int>(work.numel()), type,
+                            MPI_SUM, comm, &request);
+        break;
+      }
+      case Task::Kind::kBroadcast:
+        rc = MPI_Ibcast(work.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE, task.root,
+                        comm, &request);
+        break;
+      case Task::Kind::kAllgather:
+        rc = MPI_Iallgather(work.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
+                            task.output.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
+                            comm, &request);
+        break;
+      case Task::Kind::kBarrier:
+        rc = MPI_Ibarrier(comm, &request);
+        break;
+    }
+    if (rc != MPI_SUCCESS) throw CollectiveError("MPI call failed: " + mpi_error(rc));
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout();
+    int flag = 0;
+    for (int polls = 0;; ++polls) {
+      rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
+      if (rc != MPI_SUCCESS) throw CollectiveError("MPI_Test failed: " + mpi_error(rc));
+      if (flag) break;
+      if (aborting_) throw CollectiveError("aborted while waiting");
+      // Spin briefly (small collectives finish in microseconds), then back off to at most
+      // 1 ms so the polling thread does not take a core from the compute threads.
+      if (polls < 64) {
+        std::this_thread::yield();
+      } else {
+        int shift = std::min(polls - 64, 6);
+        std::this_thread::sleep_for(std::chrono::microseconds(16 << shift));
+      }
+      if (timeout().count() > 0 && std::chrono::steady_clock::now() > deadline) {
+        TimeoutHandler handler;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          handler = on_timeout_;
+        }
+        std::string what = task.describe() + " timed out after " +
+                           std::to_string(timeout().count() / 1000.0) + " s";
+        if (handler) handler(what, task.sequence);
+        throw CollectiveError(what);
+      }
+    }
+    if (task.kind == Task::Kind::kAllreduce) {
+      if (task.op == ReduceOp::kAvg) work.div_(size());
+      if (!work.is_same(task.tensor)) task.tensor.copy_(work);
+    }
+    task.finish("");
+  } catch (const std::exception& e) {
+    std::string why = "rank " + std::to_string(rank()) + ": " + task.describe() + ": " + e.what();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      broken_ = true;
+      broken_reason_ = why;
+    }
+    task.finish(why);
+  }
+}
+
+void MpiProcessGroup::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MpiProcessGroup::abort() {
+  aborting_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace wildreid::cluster
