@@ -39,7 +39,8 @@ struct ReduceStats {
 class GradientReducer {
  public:
   // `parameters` in registration order (module.parameters()); those not requiring grad are
-  // ignored. Registers one post-accumulate-grad hook on each (replacing any other).
+  // ignored. Registers one post-accumulate-grad hook on each (replacing any other); the
+  // destructor removes them.
   GradientReducer(std::vector<at::Tensor> parameters, std::shared_ptr<ProcessGroup> group,
                   GradientReducerOptions options = {});
   ~GradientReducer();
@@ -86,7 +87,6 @@ class GradientReducer {
   int64_t launched_in_backward_ = 0;
   ReduceStats last_stats_;
   std::mutex mutex_;
-  std::shared_ptr<bool> alive_;         // hooks check it: the reducer may die before params
 };
 
 // Copies rank 0's parameters and buffers into every rank's module (flattened per dtype, one
