@@ -1,0 +1,32 @@
+// Loading timm weights into a Backbone and exporting one back, glueing the generic name-based
+// loader (checkpoints/module_weights.h) to what only the model knows: its classifier prefixes
+// (--ignore-head), its non-persistent buffers and its checkpoint adaptations (old key layouts,
+// resized position embeddings).
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "checkpoints/module_weights.h"
+#include "models/backbone.h"
+
+namespace wildreid::models {
+
+struct WeightLoadOptions {
+  bool strict = true;
+  // Drop the checkpoint's classifier and keep the model's own (fresh) one, e.g. when num_classes
+  // differs from the checkpoint's.
+  bool ignore_head = false;
+};
+
+// Loads a safetensors file into `model`; throws (strict) naming the file and every bad key.
+checkpoints::LoadReport load_backbone_weights(Backbone& model, const std::filesystem::path& path,
+                                              const WeightLoadOptions& options = {});
+checkpoints::LoadReport load_backbone_weights(Backbone& model, std::map<std::string, at::Tensor> tensors,
+                                              const WeightLoadOptions& options, const std::string& source);
+
+// Writes the model's weights with timm's names (loadable by timm.create_model(..., pretrained=True,
+// pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name.
+void export_backbone(const Backbone& model, const std::filesystem::path& path);
+
+}  // namespace wildreid::models
