@@ -1,6 +1,8 @@
 // See retention.h.
 #include "checkpoints/retention.h"
 
+#include "checkpoints/training_state.h"
+
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
@@ -37,7 +39,7 @@ int apply_retention(const fs::path& checkpoints_dir, int keep_last) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory()) continue;
     if (name.rfind(".tmp-", 0) == 0) {
-      fs::remove_all(entry.path());
+      remove_tree(entry.path());
       ++removed;
     } else if (name.rfind("step-", 0) == 0) {
       complete.push_back(entry.path());
@@ -47,7 +49,7 @@ int apply_retention(const fs::path& checkpoints_dir, int keep_last) {
   const int excess = static_cast<int>(complete.size()) - keep_last;
   for (int i = 0; i < excess; ++i) {
     if (best && complete[i].filename() == best->filename()) continue;
-    fs::remove_all(complete[i]);
+    remove_tree(complete[i]);
     ++removed;
   }
   return removed;

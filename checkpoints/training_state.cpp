@@ -6,6 +6,7 @@
 #include "checkpoints/training_state.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -57,7 +58,15 @@ std::map<std::string, at::Tensor> load_owned(const fs::path& path) {
   return out;
 }
 
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
 }  // namespace
+
+void remove_tree(const fs::path& path) {
+  if (::access(path.c_str(), F_OK) != 0) return;
+  if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    throw std::runtime_error(path.string() + ": cannot delete");
+}
 
 std::string checkpoint_name(int64_t step) {
   char buf[32];
@@ -70,7 +79,7 @@ fs::path save_training_state(const fs::path& checkpoints_dir, const std::string&
   fs::create_directories(checkpoints_dir);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp = checkpoints_dir / (".tmp-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(tmp);
+  remove_tree(tmp);
   fs::create_directories(tmp);
 
   save_safetensors(tmp / "model.safetensors", state.model);
@@ -88,7 +97,7 @@ fs::path save_training_state(const fs::path& checkpoints_dir, const std::string&
 
   for (const auto& entry : fs::directory_iterator(tmp)) fsync_path(entry.path());
   fsync_path(tmp);
-  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  if (fs::exists(final_dir)) remove_tree(final_dir);
   fs::rename(tmp, final_dir);
   fsync_path(checkpoints_dir);
   return final_dir;

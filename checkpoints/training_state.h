@@ -36,6 +36,11 @@ std::filesystem::path save_training_state(const std::filesystem::path& checkpoin
 // Reads a checkpoint directory; throws std::runtime_error naming the missing/corrupt file.
 TrainingState load_training_state(const std::filesystem::path& dir);
 
+// Deletes a directory tree (nftw + unlink/rmdir). std::filesystem::remove_all must not be used
+// in programs linking the torch wheel: libtorch.so exports its own broken copy of it, which
+// crashes (null call) when the dynamic linker picks it.
+void remove_tree(const std::filesystem::path& path);
+
 // The newest complete checkpoint (highest step) under checkpoints_dir, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoints_dir);
 
