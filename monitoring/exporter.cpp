@@ -3,6 +3,9 @@
 #include "monitoring/exporter.h"
 
 #include <civetweb.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -92,6 +95,14 @@ int http_error(mg_connection* conn, int status, const char* message) {
   return 1;  // let civetweb send its default error page
 }
 
+// Exporter threads (master, workers) run at the lowest CPU priority: on a node whose cores are
+// all busy training, a scrape then waits for a free moment instead of preempting a compute
+// thread, which would stall the whole step at its next barrier or collective.
+void* init_thread(const mg_context* ctx, int thread_type) {
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+  return nullptr;
+}
+
 int log_message(const mg_connection* conn, const char* message) {
   return 1;  // civetweb's chatter (client resets, timeouts) is not ours to print
 }
@@ -120,6 +131,7 @@ Exporter::Exporter(Registry& registry, ExporterOptions options)
   callbacks.begin_request = begin_request;
   callbacks.http_error = http_error;
   callbacks.log_message = log_message;
+  callbacks.init_thread = init_thread;
 
   int tries = o.port_fallback ? o.max_fallback_tries : 1;
   std::string first_error;
