@@ -1,0 +1,72 @@
+// Fixture loading and parity comparison (see parity_util.h).
+#include "tests/models/parity_util.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "checkpoints/safetensors.h"
+#include "models/model_weights.h"
+#include "models/registry.h"
+
+namespace wildreid::testing {
+
+std::filesystem::path model_fixture_dir() {
+  return std::filesystem::path(WILDREID_SOURCE_DIR) / "tests" / "fixtures" / "models";
+}
+
+ModelFixture load_model_fixture(const std::string& name) {
+  ModelFixture f;
+  const auto dir = model_fixture_dir();
+  checkpoints::SafetensorsFile io(dir / (name + ".io.safetensors"));
+  const auto& meta = io.metadata();
+  auto get = [&](const std::string& key) {
+    auto it = meta.find(key);
+    if (it == meta.end()) throw std::runtime_error("fixture '" + name + "': metadata lacks '" + key + "'");
+    return it->second;
+  };
+  f.timm_name = get("timm_name");
+  f.arch_overrides = get("arch_overrides");
+  f.num_classes = std::stoll(get("num_classes"));
+  f.weights = dir / (name + ".weights.safetensors");
+  for (auto& [k, v] : io.tensors()) f.io[k] = v.clone();
+  return f;
+}
+
+namespace {
+double max_abs_diff(const std::string& what, const at::Tensor& ours, const at::Tensor& theirs) {
+  if (ours.sizes() != theirs.sizes())
+    throw std::runtime_error(what + ": shape " + c10::str(ours.sizes()) + " vs timm " + c10::str(theirs.sizes()));
+  return (ours.to(at::kFloat) - theirs.to(at::kFloat)).abs().max().item<double>();
+}
+}  // namespace
+
+ParityResult run_timm_parity(const std::string& fixture_name) {
+  ModelFixture f = load_model_fixture(fixture_name);
+  models::ModelOptions options;
+  options.num_classes = f.num_classes;
+  options.arch_overrides = f.arch_overrides;
+  options.init_weights = false;
+  auto model = models::create_model(f.timm_name, options);
+  models::load_backbone_weights(*model, f.weights);
+  model->eval();
+  at::NoGradGuard no_grad;
+  at::Tensor features = model->forward_features(f.io.at("input"));
+  at::Tensor embedding = model->forward_embedding(features);
+  at::Tensor logits = model->forward_classifier(embedding);
+  ParityResult r;
+  r.features = max_abs_diff(fixture_name + " features", features, f.io.at("features"));
+  r.embedding = max_abs_diff(fixture_name + " embedding", embedding, f.io.at("embedding"));
+  r.logits = max_abs_diff(fixture_name + " logits", logits, f.io.at("logits"));
+  return r;
+}
+
+void expect_timm_parity(const std::string& fixture_name, double tolerance) {
+  ParityResult r = run_timm_parity(fixture_name);
+  EXPECT_LE(r.features, tolerance) << fixture_name << " features";
+  EXPECT_LE(r.embedding, tolerance) << fixture_name << " embedding";
+  EXPECT_LE(r.logits, tolerance) << fixture_name << " logits";
+}
+
+}  // namespace wildreid::testing

@@ -1,0 +1,35 @@
+// Parity against timm fixtures (tools/make_timm_fixtures.py): builds the fixture's model from the
+// registry with the fixture's architecture overrides, loads its weights strictly, runs
+// features/embedding/logits in fp32 eval mode and returns the max abs difference of each against
+// timm's outputs. Families add a parity test with one call: expect_timm_parity("<fixture name>").
+#pragma once
+#include <ATen/Tensor.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace wildreid::testing {
+
+// Folder of the committed fixtures (tests/fixtures/models in the source tree).
+std::filesystem::path model_fixture_dir();
+
+struct ModelFixture {
+  std::string timm_name;
+  std::string arch_overrides;  // JSON kwargs
+  int64_t num_classes = 0;
+  std::filesystem::path weights;
+  std::map<std::string, at::Tensor> io;  // input, features, embedding, logits
+};
+ModelFixture load_model_fixture(const std::string& name);
+
+struct ParityResult {
+  double features = 0, embedding = 0, logits = 0;  // max abs difference vs timm
+};
+// Throws on shape mismatch (naming the output) or load problems.
+ParityResult run_timm_parity(const std::string& fixture_name);
+
+// gtest assertions: each output within `tolerance` max abs of timm's.
+void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4);
+
+}  // namespace wildreid::testing

@@ -1,0 +1,12 @@
+// Swin vs timm (fixtures from tools/make_timm_fixtures.py): a 3-stage Swin on 56x56 input with
+// window 4, so stage 0 (14x14) and stage 1 (7x7) use shifted windows on padded maps and stage 2
+// (3x3) clamps its window and drops the shift; plus the same weights in timm's old (<= 0.9.5)
+// key layout with persisted index/mask buffers, as the MegaDescriptor-L-384 file has them.
+#include <gtest/gtest.h>
+
+#include "tests/models/parity_util.h"
+
+using wildreid::testing::expect_timm_parity;
+
+TEST(SwinParity, ShiftedPaddedAndClampedWindows) { expect_timm_parity("swin_micro"); }
+TEST(SwinParity, OldTimmLayoutLoadsAndMatches) { expect_timm_parity("swin_micro_legacy"); }
