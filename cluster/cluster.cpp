@@ -2,6 +2,7 @@
 // MPI call (topology, address broadcast, host names, the barrier after the first heartbeats)
 // happens before the MPI backend's communication thread starts, and MPI_Finalize after it ends.
 #include "cluster/cluster.h"
+#include "cluster/error_text.h"
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/distributed/c10d/Store.hpp>
@@ -104,7 +105,7 @@ std::unique_ptr<Cluster> Cluster::start(const ClusterOptions& options, int* argc
         c->store_ = open_store_server(endpoint, t.world_size, options.collective_timeout);
         address = endpoint.address();
       } catch (const std::exception& e) {
-        error = e.what();
+        error = error_text(e);
       }
     }
     if (c->mpi_ && t.world_size > 1) {
@@ -190,7 +191,7 @@ Cluster::~Cluster() {
     try {
       shutdown();
     } catch (const std::exception& e) {
-      stop_process(topology_.rank, std::string("clean shutdown failed: ") + e.what(),
+      stop_process(topology_.rank, std::string("clean shutdown failed: ") + error_text(e),
                    kPeerFailureExitCode);
     }
     return;

@@ -2,6 +2,9 @@
 // before the process group exists (rendezvous address, host names).
 #include "cluster/mpi_env.h"
 
+// The C API only: OpenMPI's mpi.h would otherwise pull in its deprecated C++ bindings.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #include <unistd.h>
 

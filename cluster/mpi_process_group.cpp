@@ -1,11 +1,16 @@
 // See mpi_process_group.h. Averages are computed as a sum then a division on the
 // communication thread; 16-bit floats are reduced in float32 (MPI has no sum for them).
 #include "cluster/mpi_process_group.h"
+#include "cluster/error_text.h"
 
 #include <ATen/ATen.h>
+// The C API only: OpenMPI's mpi.h would otherwise pull in its deprecated C++ bindings.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 
 namespace wildreid::cluster {
@@ -228,8 +233,9 @@ void MpiProcessGroup::execute(Task& task) {
           std::lock_guard<std::mutex> lock(mutex_);
           handler = on_timeout_;
         }
-        std::string what = task.describe() + " timed out after " +
-                           std::to_string(timeout().count() / 1000.0) + " s";
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%.1f s", timeout().count() / 1000.0);
+        std::string what = task.describe() + " timed out after " + limit;
         if (handler) handler(what, task.sequence);
         throw CollectiveError(what);
       }
@@ -240,7 +246,7 @@ void MpiProcessGroup::execute(Task& task) {
     }
     task.finish("");
   } catch (const std::exception& e) {
-    std::string why = "rank " + std::to_string(rank()) + ": " + task.describe() + ": " + e.what();
+    std::string why = "rank " + std::to_string(rank()) + ": " + task.describe() + ": " + error_text(e);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       broken_ = true;

@@ -1,5 +1,6 @@
 // See nccl_process_group.h.
 #include "cluster/nccl_process_group.h"
+#include "cluster/error_text.h"
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -17,7 +18,7 @@ class NcclWork final : public CollectiveWork {
     try {
       work_->wait();
     } catch (const std::exception& e) {
-      throw CollectiveError(what_ + ": " + e.what());
+      throw CollectiveError(what_ + ": " + error_text(e));
     }
   }
   bool is_completed() override { return work_->isCompleted(); }

@@ -1,5 +1,6 @@
 // See peer_watchdog.h.
 #include "cluster/peer_watchdog.h"
+#include "cluster/error_text.h"
 
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <unistd.h>
@@ -100,7 +101,7 @@ void PeerWatchdog::check_once() {
     if (rank_ == 0) return;  // our own store: a client hiccup, peers are checked next round
     stop_process(rank_,
                  "peer rank 0 stopped responding (rendezvous store at " + store_address_ +
-                     " unreachable: " + e.what() + ")",
+                     " unreachable: " + error_text(e) + ")",
                  options_.exit_code);
   }
   auto now = std::chrono::steady_clock::now();

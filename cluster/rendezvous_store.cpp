@@ -1,5 +1,6 @@
 // See rendezvous_store.h.
 #include "cluster/rendezvous_store.h"
+#include "cluster/error_text.h"
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -41,7 +42,7 @@ c10::intrusive_ptr<c10d::Store> open_store_server(StoreEndpoint& endpoint, int w
     return store;
   } catch (const std::exception& e) {
     throw std::runtime_error("rank 0: cannot open the rendezvous store on " + endpoint.host +
-                             ": " + e.what());
+                             ": " + error_text(e));
   }
 }
 
@@ -56,7 +57,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const StoreEndpoint& endpoint,
     return c10::make_intrusive<c10d::TCPStore>(endpoint.host, options);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot connect to the rendezvous store at " + endpoint.address() +
-                             ": " + e.what());
+                             ": " + error_text(e));
   }
 }
 
