@@ -95,3 +95,12 @@ TEST(ClusterSingle, RunsWithoutLauncher) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("OK single rank 0"), std::string::npos) << r.output;
 }
+
+TEST(ClusterSingle, OpenMpiSingletonInit) {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  RunResult r = run_command(worker() + " single --mpi on", 60);
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("OK single rank 0"), std::string::npos) << r.output;
+}

@@ -217,7 +217,9 @@ void loop_allreduces(Cluster& c, int victim, int iterations_before, const std::s
 
 void scenario_single(Cluster& c) {
   CHECK_OR_FAIL(c.world_size() == 1 && c.rank() == 0, "world");
-  CHECK_OR_FAIL(c.process_group().backend_name() == "single", c.process_group().backend_name());
+  // Without a launcher: no MPI at all; with --mpi on: OpenMPI's singleton init, MPI backend.
+  const std::string expected = c.topology().mpi ? "mpi" : "single";
+  CHECK_OR_FAIL(c.process_group().backend_name() == expected, c.process_group().backend_name());
   auto t = at::full({4}, 3.0f);
   c.process_group().allreduce(t, ReduceOp::kAvg);
   CHECK_OR_FAIL(t.eq(3.0f).all().item<bool>(), "identity");
