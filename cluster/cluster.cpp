@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/distributed/c10d/Store.hpp>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +51,15 @@ bool want_mpi(const std::string& mode) {
   throw std::invalid_argument("mpi mode '" + mode + "' (expected auto, on or off)");
 }
 
+// Cores this process may run on (its affinity mask: a launcher's binding or a cpuset),
+// falling back to the online count.
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 std::string host_name() {
   char name[256] = {0};
   if (gethostname(name, sizeof name - 1) != 0) return "localhost";
@@ -70,10 +80,9 @@ std::unique_ptr<Cluster> Cluster::start(const ClusterOptions& options, int* argc
   const Topology& t = c->topology_;
   const std::string who = "rank " + std::to_string(t.rank);
 
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c->threads_ = options.threads_per_rank > 0
                     ? options.threads_per_rank
-                    : std::max(1, static_cast<int>(cores) / std::max(1, t.local_size));
+                    : std::max(1, usable_cores() / std::max(1, t.local_size));
   at::set_num_threads(c->threads_);
 
   BackendKind kind = options.backend;

@@ -34,7 +34,7 @@ struct ClusterOptions {
   std::chrono::milliseconds collective_timeout{std::chrono::seconds(300)};
   std::chrono::milliseconds peer_timeout{std::chrono::seconds(30)};       // no heartbeat -> dead
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(1)};
-  int threads_per_rank = 0;                     // torch intra-op threads; 0 = cores / local_size
+  int threads_per_rank = 0;  // torch intra-op threads; 0 = cores in our affinity / local_size
   bool watchdog = true;                         // heartbeats + failure detection (world size > 1)
   // MPI: "auto" initialises MPI only when a launcher's environment is present (mpirun, srun);
   // "on" always (OpenMPI singleton init), "off" never (world size 1).
