@@ -19,8 +19,12 @@ inline uint8_t blend(int degenerate, int value, float f) {
   return static_cast<uint8_t>(t);
 }
 
-// PIL's "L" conversion, with B, G, R order.
-inline int grey(const uint8_t* px) { return (px[2] * 19595 + px[1] * 38470 + px[0] * 7471 + 0x8000) >> 16; }
+// image = degenerate + f * (image - degenerate) per element with OpenCV's SIMD addWeighted;
+// the -0.4999 offset turns its round-to-nearest into PIL's truncation (exact except when the
+// fractional part is >= 0.9999).
+void blend_images(const cv::Mat& degenerate, cv::Mat& image, double f) {
+  cv::addWeighted(image, f, degenerate, 1.0 - f, -0.4999, image);
+}
 
 void apply_lut(cv::Mat& bgr, const std::array<uint8_t, 256>& table) {
   cv::Mat lut(1, 256, CV_8U, const_cast<uint8_t*>(table.data()));
@@ -43,31 +47,19 @@ void adjust_brightness(cv::Mat& bgr, double factor) {
 }
 
 void adjust_contrast(cv::Mat& bgr, double factor) {
-  double sum = 0;
-  for (int y = 0; y < bgr.rows; ++y) {
-    const uint8_t* row = bgr.ptr<uint8_t>(y);
-    int64_t s = 0;
-    for (int x = 0; x < bgr.cols; ++x) s += grey(row + 3 * x);
-    sum += static_cast<double>(s);
-  }
-  const int mean = static_cast<int>(sum / (static_cast<double>(bgr.total())) + 0.5);
+  cv::Mat grey_image;
+  cv::cvtColor(bgr, grey_image, cv::COLOR_BGR2GRAY);  // SIMD; within 1 level of PIL's "L"
+  const int mean = static_cast<int>(cv::mean(grey_image)[0] + 0.5);
   std::array<uint8_t, 256> t;
   for (int i = 0; i < 256; ++i) t[i] = blend(mean, i, static_cast<float>(factor));
   apply_lut(bgr, t);
 }
 
 void adjust_saturation(cv::Mat& bgr, double factor) {
-  const float f = static_cast<float>(factor);
-  for (int y = 0; y < bgr.rows; ++y) {
-    uint8_t* row = bgr.ptr<uint8_t>(y);
-    for (int x = 0; x < bgr.cols; ++x) {
-      uint8_t* px = row + 3 * x;
-      const int g = grey(px);
-      px[0] = blend(g, px[0], f);
-      px[1] = blend(g, px[1], f);
-      px[2] = blend(g, px[2], f);
-    }
-  }
+  cv::Mat grey_image, grey3;
+  cv::cvtColor(bgr, grey_image, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(grey_image, grey3, cv::COLOR_GRAY2BGR);
+  blend_images(grey3, bgr, factor);
 }
 
 void adjust_hue(cv::Mat& bgr, double hue_factor) {
@@ -88,12 +80,9 @@ void adjust_sharpness(cv::Mat& bgr, double factor) {
   cv::Mat smooth;
   const cv::Mat kernel = (cv::Mat_<float>(3, 3) << 1, 1, 1, 1, 5, 1, 1, 1, 1) / 13.0f;
   cv::filter2D(bgr, smooth, -1, kernel, cv::Point(-1, -1), 0, cv::BORDER_REPLICATE);
-  const float f = static_cast<float>(factor);
-  for (int y = 1; y + 1 < bgr.rows; ++y) {  // PIL keeps the one-pixel border unfiltered
-    uint8_t* row = bgr.ptr<uint8_t>(y);
-    const uint8_t* srow = smooth.ptr<uint8_t>(y);
-    for (int x = 3; x < 3 * (bgr.cols - 1); ++x) row[x] = blend(srow[x], row[x], f);
-  }
+  // PIL keeps the one-pixel border unfiltered: blend only the interior.
+  cv::Mat inner = bgr(cv::Rect(1, 1, bgr.cols - 2, bgr.rows - 2));
+  blend_images(smooth(cv::Rect(1, 1, bgr.cols - 2, bgr.rows - 2)), inner, factor);
 }
 
 void posterize(cv::Mat& bgr, int bits) {

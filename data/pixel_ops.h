@@ -1,7 +1,7 @@
 // Colour operations on 8-bit 3-channel images with PIL's integer semantics (torchvision's PIL
 // path, which AutoAugment and ColorJitter were tuned on): ImageEnhance blends truncate toward
-// zero and clip, grey is ITU-R 601 in 16-bit fixed point, equalize and autocontrast follow
-// ImageOps. Channel order is BGR (what OpenCV decodes) throughout; the grey weights account for it.
+// zero and clip, grey is ITU-R 601 (OpenCV's SIMD conversion, within one level of PIL's "L"),
+// equalize and autocontrast follow ImageOps. Channel order is BGR (what OpenCV decodes) throughout; the grey weights account for it.
 // Every op works in place on a CV_8UC3 cv::Mat.
 #pragma once
 #include <opencv2/core.hpp>

@@ -18,6 +18,16 @@
 namespace wildreid::data {
 namespace {
 
+// Bilinear resize of a crop to size x size. Below 2x shrink (always the case after a reduced
+// decode) bilinear samples every source pixel, so it needs no antialiasing; beyond 2x,
+// INTER_AREA averages the whole footprint like PIL's antialiased bilinear (but is slower).
+cv::Mat resize_to(const cv::Mat& roi, int size) {
+  cv::Mat out;
+  const bool large_shrink = roi.cols >= 2 * size || roi.rows >= 2 * size;
+  cv::resize(roi, out, cv::Size(size, size), 0, 0, large_shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
 // Decodes the smallest image that still covers `box` with `size` pixels, crops and resizes.
 cv::Mat decode_crop_resize(std::span<const uint8_t> jpeg, const TransformOptions& o,
                            const cv::Size& full, const geometry::CropBox& box) {
@@ -32,11 +42,7 @@ cv::Mat decode_crop_resize(std::span<const uint8_t> jpeg, const TransformOptions
   top = std::clamp(top, 0, decoded.rows - 1);
   const int width = std::clamp(static_cast<int>(std::lround(box.width * sx)), 1, decoded.cols - left);
   const int height = std::clamp(static_cast<int>(std::lround(box.height * sy)), 1, decoded.rows - top);
-  const cv::Mat roi = decoded(cv::Rect(left, top, width, height));
-  cv::Mat out;
-  const bool shrinking = width >= size && height >= size;
-  cv::resize(roi, out, cv::Size(size, size), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
-  return out;
+  return resize_to(decoded(cv::Rect(left, top, width, height)), size);
 }
 
 cv::Size source_size(std::span<const uint8_t> jpeg, cv::Mat& fallback) {
@@ -84,10 +90,7 @@ cv::Mat augment_image(std::span<const uint8_t> jpeg, const TransformOptions& o, 
   }
   cv::Mat img;
   if (!full.empty()) {
-    const cv::Mat roi = full(cv::Rect(box.left, box.top, box.width, box.height));
-    const bool shrinking = box.width >= o.size && box.height >= o.size;
-    cv::resize(roi, img, cv::Size(static_cast<int>(o.size), static_cast<int>(o.size)), 0, 0,
-               shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+    img = resize_to(full(cv::Rect(box.left, box.top, box.width, box.height)), static_cast<int>(o.size));
   } else {
     img = decode_crop_resize(jpeg, o, src, box);
   }
@@ -100,38 +103,23 @@ cv::Mat augment_image(std::span<const uint8_t> jpeg, const TransformOptions& o, 
 }
 
 void write_chw(const cv::Mat& bgr, const TransformOptions& o, void* out) {
-  const int64_t hw = static_cast<int64_t>(bgr.rows) * bgr.cols;
   if (bgr.type() != CV_8UC3 || bgr.rows != o.size || bgr.cols != o.size)
     throw std::invalid_argument("write_chw: image is not size x size 8-bit BGR");
+  const size_t plane = static_cast<size_t>(bgr.rows) * static_cast<size_t>(bgr.cols);
   if (o.output == OutputFormat::kUint8) {
-    uint8_t* r = static_cast<uint8_t*>(out);
-    uint8_t *g = r + hw, *b = g + hw;
-    for (int y = 0; y < bgr.rows; ++y) {
-      const uint8_t* row = bgr.ptr<uint8_t>(y);
-      const int64_t base = static_cast<int64_t>(y) * bgr.cols;
-      for (int x = 0; x < bgr.cols; ++x) {
-        b[base + x] = row[3 * x];
-        g[base + x] = row[3 * x + 1];
-        r[base + x] = row[3 * x + 2];
-      }
-    }
+    auto* base = static_cast<uint8_t*>(out);
+    cv::Mat planes[3] = {cv::Mat(bgr.size(), CV_8U, base + 2 * plane),   // B -> channel 2
+                         cv::Mat(bgr.size(), CV_8U, base + plane),       // G -> channel 1
+                         cv::Mat(bgr.size(), CV_8U, base)};              // R -> channel 0
+    cv::split(bgr, planes);  // writes into the wrapped output planes
     return;
   }
-  float scale[3], bias[3];
-  for (int c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * o.std[c]);
-    bias[c] = -o.mean[c] / o.std[c];
-  }
-  float* r = static_cast<float*>(out);
-  float *g = r + hw, *b = g + hw;
-  for (int y = 0; y < bgr.rows; ++y) {
-    const uint8_t* row = bgr.ptr<uint8_t>(y);
-    const int64_t base = static_cast<int64_t>(y) * bgr.cols;
-    for (int x = 0; x < bgr.cols; ++x) {
-      b[base + x] = row[3 * x] * scale[2] + bias[2];
-      g[base + x] = row[3 * x + 1] * scale[1] + bias[1];
-      r[base + x] = row[3 * x + 2] * scale[0] + bias[0];
-    }
+  cv::Mat planes[3];
+  cv::split(bgr, planes);
+  auto* base = static_cast<float*>(out);
+  for (int c = 0; c < 3; ++c) {  // RGB channel c comes from BGR plane 2 - c
+    cv::Mat dst(bgr.size(), CV_32F, base + static_cast<size_t>(c) * plane);
+    planes[2 - c].convertTo(dst, CV_32F, 1.0 / (255.0 * o.std[c]), -o.mean[c] / o.std[c]);
   }
 }
 
