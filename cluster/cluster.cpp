@@ -185,8 +185,8 @@ void Cluster::shutdown() {
       watchdog_->wait_until_all_done();
       watchdog_->stop();
     } else {
+      watchdog_->mark_done();  // the heartbeat thread goes quiet; the guard times the request
       watchdog_->stop();
-      watchdog_->mark_done();
     }
     watchdog_.reset();
   }

@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -46,16 +47,27 @@ std::string PeerWatchdog::heartbeat_key(int r) const {
   return "wildreid/heartbeat/" + std::to_string(r);
 }
 
+template <typename F>
+auto PeerWatchdog::guarded(F&& request) -> decltype(request()) {
+  struct Clear {
+    std::atomic<int64_t>& started;
+    ~Clear() { started = 0; }
+  } clear{request_started_ns_};
+  request_started_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  return request();
+}
+
 void PeerWatchdog::publish() {
   std::lock_guard<std::mutex> lock(mutex_);
-  store_->set(heartbeat_key(rank_),
-              bytes(std::to_string(++beat_) + " " + std::to_string(progress_ ? progress_() : 0)));
+  std::string beat = std::to_string(++beat_) + " " + std::to_string(progress_ ? progress_() : 0);
+  guarded([&] { store_->set(heartbeat_key(rank_), bytes(beat)); });
 }
 
 void PeerWatchdog::start() {
   auto now = std::chrono::steady_clock::now();
   for (int r = 0; r < size_; ++r) last_change_[r] = now;
   thread_ = std::thread([this] { run(); });
+  guard_thread_ = std::thread([this] { guard(); });
 }
 
 void PeerWatchdog::stop() {
@@ -64,7 +76,9 @@ void PeerWatchdog::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // the guard still watches its last request
+  guard_stop_ = true;
+  if (guard_thread_.joinable()) guard_thread_.join();
 }
 
 void PeerWatchdog::run() {
@@ -78,19 +92,39 @@ void PeerWatchdog::run() {
   }
 }
 
+// Does not take mutex_: the request it watches holds it.
+void PeerWatchdog::guard() {
+  const auto step = std::min<std::chrono::milliseconds>(options_.interval,
+                                                         std::chrono::milliseconds(500));
+  while (!guard_stop_.load()) {
+    std::this_thread::sleep_for(step);
+    int64_t started = request_started_ns_.load();
+    if (started == 0) continue;
+    auto pending = std::chrono::steady_clock::now().time_since_epoch() -
+                   std::chrono::steady_clock::duration(started);
+    if (pending > options_.peer_timeout)
+      stop_process(rank_,
+                   "peer rank 0 stopped responding (rendezvous store at " + store_address_ +
+                       " has not answered for " + seconds(pending) + ")",
+                   options_.exit_code);
+  }
+}
+
 void PeerWatchdog::check_once() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (done_ && rank_ != 0) return;  // finished: rank 0 may already have closed the store
   std::vector<std::string> keys;
   for (int r = 0; r < size_; ++r) keys.push_back(heartbeat_key(r));
   std::vector<std::vector<uint8_t>> values;
-  bool failure_reported = false;
   try {
-    store_->set(heartbeat_key(rank_), bytes(std::to_string(++beat_) + " " +
-                                            std::to_string(progress_ ? progress_() : 0)));
-    values = store_->multiGet(keys);
-    failure_reported = store_->check({kFailureKey});
-    if (failure_reported) {
-      std::string report = text(store_->get(kFailureKey));
+    if (!done_) {
+      std::string beat =
+          std::to_string(++beat_) + " " + std::to_string(progress_ ? progress_() : 0);
+      guarded([&] { store_->set(heartbeat_key(rank_), bytes(beat)); });
+    }
+    values = guarded([&] { return store_->multiGet(keys); });
+    if (guarded([&] { return store_->check({kFailureKey}); })) {
+      std::string report = text(guarded([&] { return store_->get(kFailureKey); }));
       auto tab = report.find('\t');
       std::string who = report.substr(0, tab);
       std::string why = tab == std::string::npos ? "" : report.substr(tab + 1);
@@ -123,8 +157,9 @@ void PeerWatchdog::check_once() {
 
 void PeerWatchdog::mark_done() {
   std::lock_guard<std::mutex> lock(mutex_);
+  done_ = true;
   try {
-    store_->set(heartbeat_key(rank_), bytes("done"));
+    guarded([&] { store_->set(heartbeat_key(rank_), bytes("done")); });
   } catch (const std::exception&) {
     // Rank 0 (the store) is gone; nothing left to tell.
   }
@@ -147,7 +182,9 @@ void PeerWatchdog::wait_until_all_done() {
 void PeerWatchdog::report_failure(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   try {
-    store_->compareSet(kFailureKey, {}, bytes(std::to_string(rank_) + "\t" + reason));
+    guarded([&] {
+      store_->compareSet(kFailureKey, {}, bytes(std::to_string(rank_) + "\t" + reason));
+    });
   } catch (const std::exception&) {
     // The store is gone (rank 0 died): the peers' watchdogs notice that by themselves.
   }

@@ -8,6 +8,10 @@
 // A collective timeout (reported by the backend) is turned into the same kind of line naming
 // the ranks whose issued-collective count shows they never joined. Stopping is _exit(), not
 // exit(): other threads may hold locks or sit inside MPI/NCCL, and destructors could hang.
+// A frozen store server (rank 0 stopped) can block a TCPStore request forever (after its wait
+// times out the client waits, without a timeout, for the server to acknowledge), so every
+// store request is timed by a second "guard" thread that stops the process when one has been
+// pending for peer_timeout.
 #pragma once
 #include <c10/util/intrusive_ptr.h>
 
@@ -43,9 +47,10 @@ class PeerWatchdog {
   // Publishes the first heartbeat (call on every rank before a barrier, then start()).
   void publish();
   void start();
-  // Stops the thread (joins). Idempotent.
+  // Stops the threads (joins). Idempotent.
   void stop();
-  // Marks this rank finished: peers stop expecting its heartbeat.
+  // Marks this rank finished: peers stop expecting its heartbeat and this rank stops
+  // publishing (rank 0 keeps reading the peers until wait_until_all_done()).
   void mark_done();
   // Rank 0 at shutdown: waits (watching) until every rank has marked itself done.
   void wait_until_all_done();
@@ -56,7 +61,11 @@ class PeerWatchdog {
 
  private:
   void run();
+  void guard();
   void check_once();   // one heartbeat round; stops the process on a failure
+  // Runs one store request with the guard watching it.
+  template <typename F>
+  auto guarded(F&& request) -> decltype(request());
   std::string heartbeat_key(int r) const;
 
   c10::intrusive_ptr<c10d::Store> store_;
@@ -71,7 +80,11 @@ class PeerWatchdog {
   std::mutex mutex_;                    // guards the store client and the tables
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool done_ = false;
+  std::atomic<int64_t> request_started_ns_{0};   // 0: no store request pending
+  std::atomic<bool> guard_stop_{false};
   std::thread thread_;
+  std::thread guard_thread_;
 };
 
 }  // namespace wildreid::cluster

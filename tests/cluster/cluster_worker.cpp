@@ -242,11 +242,12 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: cluster_worker collectives|reducer|single|fail-kill|fail-stop|"
-                 "fail-throw|fail-idle [--peer-timeout-ms N] [--heartbeat-ms N] "
+                 "fail-throw|fail-idle [--victim R] [--peer-timeout-ms N] [--heartbeat-ms N] "
                  "[--collective-timeout-ms N] [--mpi auto|on|off]\n");
     return 2;
   }
   std::string scenario = argv[1];
+  int victim = 1;
   ClusterOptions options;
   options.threads_per_rank = 1;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -257,6 +258,7 @@ int main(int argc, char** argv) {
     else if (key == "--collective-timeout-ms")
       options.collective_timeout = std::chrono::milliseconds(value);
     else if (key == "--mpi") options.mpi = argv[i + 1];
+    else if (key == "--victim") victim = static_cast<int>(value);
     else {
       std::fprintf(stderr, "cluster_worker: unknown option %s\n", key.c_str());
       return 2;
@@ -268,10 +270,10 @@ int main(int argc, char** argv) {
     if (scenario == "collectives") scenario_collectives(*cluster);
     else if (scenario == "reducer") scenario_reducer(*cluster);
     else if (scenario == "single") scenario_single(*cluster);
-    else if (scenario == "fail-kill") loop_allreduces(*cluster, 1, 20, "kill");
-    else if (scenario == "fail-stop") loop_allreduces(*cluster, 1, 20, "stop");
-    else if (scenario == "fail-throw") loop_allreduces(*cluster, 1, 20, "throw");
-    else if (scenario == "fail-idle") loop_allreduces(*cluster, 1, 20, "idle");
+    else if (scenario == "fail-kill") loop_allreduces(*cluster, victim, 20, "kill");
+    else if (scenario == "fail-stop") loop_allreduces(*cluster, victim, 20, "stop");
+    else if (scenario == "fail-throw") loop_allreduces(*cluster, victim, 20, "throw");
+    else if (scenario == "fail-idle") loop_allreduces(*cluster, victim, 20, "idle");
     else throw std::invalid_argument("unknown scenario " + scenario);
     cluster->shutdown();
     std::printf("OK %s rank %d\n", scenario.c_str(), g_rank);
