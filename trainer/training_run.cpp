@@ -18,6 +18,7 @@
 #include "cluster/gradient_reducer.h"
 #include "data/batch_loader.h"
 #include "data/shard_reader.h"
+#include "models/layers.h"
 #include "models/model_weights.h"
 #include "models/registry.h"
 #include "monitoring/run_monitor.h"
@@ -99,7 +100,16 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   model_options.img_size = config.model_img_size;
   model_options.grad_checkpointing = config.model_grad_checkpointing;
   model_options.drop_path_rate = config.model_drop_path;
+  // Initialise after construction, once the model is owned by a shared_ptr: timm-style init
+  // walks modules() including the model itself, which LibTorch refuses inside a constructor.
+  model_options.init_weights = false;
   auto model = models::create_model(config.model_arch, model_options);
+  models::init_timm_weights(*model, 0.02);
+  {
+    at::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters())  // layer-scale gammas (timm ls_init_value)
+      if (p.key().size() >= 5 && p.key().compare(p.key().size() - 5, 5, "gamma") == 0) p.value().fill_(1e-6);
+  }
   const int64_t img_size = config.model_img_size > 0 ? config.model_img_size : model->spec().input_size;
   if (!config.init_from.empty()) {
     fs::path source = config.init_from;
