@@ -2,7 +2,7 @@
 // touches HDF5) and the DecodePool. A Pending batch is shared by the reader, its decode tasks
 // and the consumer; the tasks write disjoint slots of its image tensor and count down
 // `remaining`. An abandoned epoch marks its pending batches cancelled so queued tasks return
-// at once.
+// at once. Batch buffers are recycled once the consumer has dropped every view of them.
 #include "data/batch_loader.h"
 
 #include <span>
@@ -102,8 +102,7 @@ void BatchLoader::produce(SamplerState from) {
       auto p = std::make_shared<Pending>();
       p->records.assign(order.begin() + static_cast<std::ptrdiff_t>(i),
                         order.begin() + static_cast<std::ptrdiff_t>(i + n));
-      p->images = at::empty({static_cast<int64_t>(n), 3, side, side},
-                            at::TensorOptions().dtype(dtype).pinned_memory(pin_));
+      p->images = batch_buffer(dtype).narrow(0, 0, static_cast<int64_t>(n));
       p->errors.resize(n);
       p->remaining = n;
       p->next = {from.epoch, position + n};
@@ -148,6 +147,24 @@ void BatchLoader::produce(SamplerState from) {
     producer_done_ = true;
   }
   changed_.notify_all();
+}
+
+at::Tensor BatchLoader::batch_buffer(at::ScalarType dtype) {
+  // A buffer only this loader still references can be written again: the consumer dropped
+  // the batch. This avoids mapping and zero-filling fresh pages for every batch (tens of MB).
+  // Pinned buffers are never recycled here: a non_blocking copy to the GPU may still be reading
+  // one after its last reference is gone; CUDA's caching host allocator tracks that itself.
+  if (pin_)
+    return at::empty({options_.batch_size, 3, transforms_.size, transforms_.size},
+                     at::TensorOptions().dtype(dtype).pinned_memory(true));
+  for (const at::Tensor& buffer : buffers_)
+    if (buffer.storage().use_count() == 1 && buffer.scalar_type() == dtype) return buffer;
+  at::Tensor fresh = at::empty({options_.batch_size, 3, transforms_.size, transforms_.size},
+                               at::TensorOptions().dtype(dtype).pinned_memory(pin_));
+  const size_t keep = static_cast<size_t>(options_.prefetch_batches) + 2;
+  if (buffers_.size() >= keep) buffers_.erase(buffers_.begin());
+  buffers_.push_back(fresh);
+  return fresh;
 }
 
 Batch BatchLoader::finish(Pending& p) {

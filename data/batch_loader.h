@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "data/decode_pool.h"
 #include "data/distributed_sampler.h"
@@ -66,6 +67,7 @@ class BatchLoader {
   void produce(SamplerState from);
   void stop();
   Batch finish(Pending& pending);
+  at::Tensor batch_buffer(at::ScalarType dtype);  // reader thread only
 
   std::shared_ptr<const ShardSet> shards_;
   DistributedSampler sampler_;
@@ -81,6 +83,7 @@ class BatchLoader {
   bool stopping_ = false;
   std::exception_ptr producer_error_;
   std::thread producer_;
+  std::vector<at::Tensor> buffers_;  // recent batch buffers, reused when released
   SamplerState state_;
   std::atomic<uint64_t> skipped_{0};
 };
