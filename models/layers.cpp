@@ -59,14 +59,17 @@ at::Tensor drop_path(const at::Tensor& x, double p, bool training) {
 
 void init_timm_weights(torch::nn::Module& module, double std) {
   at::NoGradGuard no_grad;
-  for (const auto& m : module.modules(/*include_self=*/true)) {
-    if (auto* l = dynamic_cast<LinearImpl*>(m.get())) {
+  // include_self=false: this runs inside constructors, before the module is owned by a shared_ptr.
+  std::vector<torch::nn::Module*> all{&module};
+  for (const auto& m : module.modules(/*include_self=*/false)) all.push_back(m.get());
+  for (torch::nn::Module* m : all) {
+    if (auto* l = dynamic_cast<LinearImpl*>(m)) {
       l->weight.normal_(0.0, std);
       if (l->bias.defined()) l->bias.zero_();
-    } else if (auto* c = dynamic_cast<Conv2dImpl*>(m.get())) {
+    } else if (auto* c = dynamic_cast<Conv2dImpl*>(m)) {
       c->weight.normal_(0.0, std);
       if (c->bias.defined()) c->bias.zero_();
-    } else if (auto* n = dynamic_cast<LayerNormImpl*>(m.get())) {
+    } else if (auto* n = dynamic_cast<LayerNormImpl*>(m)) {
       n->weight.fill_(1.0);
       n->bias.zero_();
     }

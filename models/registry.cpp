@@ -1,6 +1,7 @@
 // Built-in registry (see registry.h).
 #include "models/registry.h"
 
+#include <cstdio>
 #include <stdexcept>
 
 #include "models/families.h"
@@ -65,6 +66,12 @@ int64_t count_parameters(const std::string& name, int64_t num_classes) {
   int64_t total = 0;
   for (const auto& p : model->parameters()) total += p.numel();
   return total;
+}
+
+std::string format_millions(int64_t count) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2fM", static_cast<double>(count) / 1e6);
+  return buf;
 }
 
 }  // namespace wildreid::models

@@ -47,4 +47,7 @@ std::shared_ptr<Backbone> create_model(const std::string& name, const ModelOptio
 // cheap even for the 475M-parameter MaxViT-XL).
 int64_t count_parameters(const std::string& name, int64_t num_classes = 1000);
 
+// 350196968 -> "350.20M" (millions, two decimals), as `trainer models` prints counts.
+std::string format_millions(int64_t count);
+
 }  // namespace wildreid::models
