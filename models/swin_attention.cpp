@@ -43,10 +43,10 @@ at::Tensor SwinWindowAttentionImpl::forward(const at::Tensor& x, const at::Tenso
     // batch instead of being materialised per image (timm expands it to [B*nW, heads, N, N]).
     const int64_t num_windows = mask.size(0), hd = q.size(3);
     auto attn_mask = (bias + mask.to(bias.scalar_type()).view({num_windows, 1, n, n}))
-                         .view({1, num_windows * num_heads_, n, n});
+                         .reshape({1, num_windows * num_heads_, n, n});
     auto fold = [&](const at::Tensor& t) { return t.reshape({b / num_windows, num_windows * num_heads_, n, hd}); };
     out = at::scaled_dot_product_attention(fold(q), fold(k), fold(v), attn_mask.to(q.scalar_type()))
-              .view({b, num_heads_, n, hd});
+              .reshape({b, num_heads_, n, hd});
   } else {
     out = at::scaled_dot_product_attention(q, k, v, bias.to(q.scalar_type()));
   }

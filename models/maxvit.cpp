@@ -1,0 +1,98 @@
+// See maxvit.h. Construction mirrors timm's MaxxVit.__init__ for block type 'M' everywhere: every
+// stage halves the resolution in its first block's depthwise conv, window = grid = img_size / 32.
+#include "models/maxvit.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace wildreid::models {
+
+MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOptions& options) : config_(config) {
+  const size_t num_stages = config.depths.size();
+  if (num_stages == 0 || config.embed_dim.size() != num_stages)
+    throw std::invalid_argument("model '" + spec.name + "': depths and embed_dim must have the same, non-zero length");
+  if (config.head_hidden_size <= 0)
+    throw std::invalid_argument("model '" + spec.name + "': only the `_tf_` head with a pre-logits layer is supported");
+  const int64_t window = config.window();
+  const int64_t final_res = config.img_size >> (num_stages + 1);
+  if (window <= 0 || config.img_size % (int64_t{1} << (num_stages + 1)) != 0 || final_res % window != 0)
+    throw std::invalid_argument("model '" + spec.name + "': img_size " + std::to_string(config.img_size) +
+                                " does not give feature maps divisible by the window " + std::to_string(window));
+  spec_ = spec;
+  spec_.input_size = config.img_size;
+  spec_.embed_dim = config.embedding_dim();
+
+  auto stem = register_module("stem", std::make_shared<torch::nn::Module>());
+  stem_conv1_ = stem->register_module("conv1", MaxVitSameConv2d(Conv2dArgs{.in = config.in_chans, .out = config.stem_width,
+                                                                           .kernel = 3, .stride = 2, .bias = config.stem_bias}));
+  stem_norm1_ = stem->register_module("norm1", MaxVitBatchNormAct(config.stem_width, config.conv_norm_eps, true));
+  stem_conv2_ = stem->register_module("conv2", MaxVitSameConv2d(Conv2dArgs{.in = config.stem_width, .out = config.stem_width,
+                                                                           .kernel = 3, .stride = 1, .bias = config.stem_bias}));
+  auto stages = register_module("stages", std::make_shared<torch::nn::Module>());
+  const auto rates = drop_path_rates(options.drop_path_rate, config.depths);
+  int64_t in = config.stem_width;
+  for (size_t i = 0; i < num_stages; ++i) {
+    stages_.push_back(stages->register_module(
+        std::to_string(i), MaxVitStage(config, in, config.embed_dim[i], config.depths[i], rates[i])));
+    in = config.embed_dim[i];
+  }
+  head_ = register_module("head", std::make_shared<torch::nn::Module>());
+  head_norm_ = head_->register_module("norm", LayerNorm(config.num_features(), config.transformer_norm_eps));
+  auto pre_logits = head_->register_module("pre_logits", std::make_shared<torch::nn::Module>());
+  pre_logits_fc_ = pre_logits->register_module("fc", Linear(config.num_features(), config.head_hidden_size));
+  if (options.init_weights) {
+    init_timm_weights(*this, 0.02);
+    at::NoGradGuard no_grad;
+    for (auto& p : named_parameters()) {
+      const std::string& name = p.key();
+      const std::string suffix = "relative_position_bias_table";
+      if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        p.value().normal_(0.0, 0.02);
+    }
+  }
+  spec_.num_classes = options.num_classes;
+  if (options.num_classes > 0) {
+    head_fc_ = head_->register_module("fc", Linear(config.head_hidden_size, options.num_classes));
+    if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
+  }
+  set_grad_checkpointing(options.grad_checkpointing);
+}
+
+at::Tensor MaxVit::forward_features(const at::Tensor& input) {
+  if (input.dim() != 4 || input.size(1) != config_.in_chans || input.size(2) != config_.img_size ||
+      input.size(3) != config_.img_size)
+    throw std::invalid_argument("model '" + spec_.name + "': input of shape " + c10::str(input.sizes()) +
+                                " does not match [B, " + std::to_string(config_.in_chans) + ", " +
+                                std::to_string(config_.img_size) + ", " + std::to_string(config_.img_size) + "]");
+  at::Tensor x = stem_conv2_->forward(stem_norm1_->forward(stem_conv1_->forward(input)));
+  for (auto& stage : stages_) x = stage->forward(x);
+  return x;
+}
+
+at::Tensor MaxVit::forward_embedding(const at::Tensor& features) {
+  auto pooled = head_norm_->forward(features.mean({2, 3}));
+  return at::tanh(pre_logits_fc_->forward(pooled));
+}
+
+at::Tensor MaxVit::forward_classifier(const at::Tensor& embedding) {
+  return head_fc_ ? head_fc_->forward(embedding) : embedding;
+}
+
+void MaxVit::reset_classifier(int64_t num_classes) {
+  if (num_classes < 0) throw std::invalid_argument("model '" + spec_.name + "': num_classes must be >= 0");
+  if (head_fc_) head_->unregister_module("fc");
+  head_fc_ = nullptr;
+  spec_.num_classes = num_classes;
+  if (num_classes == 0) return;
+  head_fc_ = head_->register_module("fc", Linear(config_.head_hidden_size, num_classes));
+  init_timm_weights(*head_fc_, 0.02);
+  head_fc_->to(head_norm_->weight.device(), head_norm_->weight.scalar_type());
+}
+
+void MaxVit::set_grad_checkpointing(bool enabled) {
+  for (auto& stage : stages_) stage->grad_checkpointing = enabled;
+}
+
+}  // namespace wildreid::models
