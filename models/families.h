@@ -6,4 +6,6 @@ namespace wildreid::models {
 class Registry;
 void register_convnext_models(Registry& registry);
 void register_vit_models(Registry& registry);
+void register_swin_models(Registry& registry);
+void register_maxvit_models(Registry& registry);
 }  // namespace wildreid::models

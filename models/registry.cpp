@@ -13,6 +13,8 @@ namespace {
 constexpr void (*kFamilies[])(Registry&) = {
     register_convnext_models,
     register_vit_models,
+    register_swin_models,
+    register_maxvit_models,
 };
 
 }  // namespace
