@@ -1,7 +1,9 @@
 // See sample_transform.h. The crop box is computed in full-resolution source pixels from the
 // JPEG header; the reduced decode is then chosen so the box still holds at least size x size
 // pixels, and the box is mapped onto the reduced image by its true scale (libjpeg rounds the
-// reduced size up), keeping the geometry within half a reduced pixel of a full decode.
+// reduced size up), keeping the geometry within half a reduced pixel of a full decode. JPEGs
+// decode only the crop's rows and columns (jpeg_region_decode.h); anything else falls back to
+// a whole-image OpenCV decode.
 #include "data/sample_transform.h"
 
 #include <opencv2/imgproc.hpp>
@@ -13,6 +15,7 @@
 #include "data/auto_augment.h"
 #include "data/geometry_ops.h"
 #include "data/image_decode.h"
+#include "data/jpeg_region_decode.h"
 #include "data/pixel_ops.h"
 
 namespace wildreid::data {
@@ -33,6 +36,10 @@ cv::Mat decode_crop_resize(std::span<const uint8_t> jpeg, const TransformOptions
                            const cv::Size& full, const geometry::CropBox& box) {
   const int size = static_cast<int>(o.size);
   const int factor = o.reduced_decode ? reduction_factor(box.width, box.height, size, size) : 1;
+  if (o.region_decode) {
+    if (auto region = decode_jpeg_region(jpeg, factor, cv::Rect(box.left, box.top, box.width, box.height)))
+      return resize_to(*region, size);
+  }
   const cv::Mat decoded = decode_bgr(jpeg, factor);
   const double sx = static_cast<double>(decoded.cols) / full.width;
   const double sy = static_cast<double>(decoded.rows) / full.height;

@@ -40,6 +40,8 @@ struct TransformOptions {
 
   // Decode at 1/2, 1/4 or 1/8 (libjpeg-turbo scaled IDCT) when the crop stays >= the output.
   bool reduced_decode = true;
+  // Decode only the crop's rows/columns of a JPEG (libjpeg-turbo skip/crop scanline).
+  bool region_decode = true;
 };
 
 // The usual train recipe at `size`: crop, flip, rotation 15, ColorJitter 0.4/0.4/0.4/0.1,

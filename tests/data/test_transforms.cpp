@@ -1,6 +1,6 @@
 // Per-sample transforms: output shapes, dtypes and value ranges of the train and eval recipes,
 // the JPEG header reader and reduced decode (same geometry as a full decode), PIL-semantics
-// pixel ops, RandomResizedCrop/RandomErasing parameter bounds, and per-sample determinism.
+// pixel ops, region decode equal to a cropped full decode, RandomResizedCrop/RandomErasing parameter bounds, and per-sample determinism.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -12,6 +12,7 @@
 #include "data/auto_augment.h"
 #include "data/geometry_ops.h"
 #include "data/image_decode.h"
+#include "data/jpeg_region_decode.h"
 #include "data/pixel_ops.h"
 #include "data/sample_transform.h"
 
@@ -71,6 +72,28 @@ TEST(Transforms, ReducedDecodeKeepsGeometry) {
   cv::absdiff(full, reduced, diff);
   const double mean_diff = cv::mean(diff)[0] + cv::mean(diff)[1] + cv::mean(diff)[2];
   EXPECT_LT(mean_diff / 3, 4.0) << "reduced decode moved or distorted the crop";
+}
+
+TEST(Transforms, RegionDecodeMatchesCroppedFullDecode) {
+  const auto bytes = jpeg_of(640, 480);
+  for (int factor : {1, 2, 4}) {
+    const cv::Rect region(101, 57, 333, 250);  // not aligned to 8x8 or 16x16 blocks
+    const auto part = decode_jpeg_region(bytes, factor, region);
+    ASSERT_TRUE(part.has_value()) << "factor " << factor;
+    const cv::Mat whole = decode_bgr(bytes, factor);
+    const cv::Rect scaled(static_cast<int>(std::lround(region.x * whole.cols / 640.0)),
+                          static_cast<int>(std::lround(region.y * whole.rows / 480.0)),
+                          static_cast<int>(std::lround(region.width * whole.cols / 640.0)),
+                          static_cast<int>(std::lround(region.height * whole.rows / 480.0)));
+    ASSERT_EQ(part->size(), scaled.size()) << "factor " << factor;
+    cv::Mat diff;
+    cv::absdiff(*part, whole(scaled), diff);
+    const cv::Scalar m = cv::mean(diff);
+    EXPECT_LT((m[0] + m[1] + m[2]) / 3, 1.0) << "factor " << factor;
+  }
+  EXPECT_FALSE(decode_jpeg_region(std::vector<uint8_t>(64, 3), 1, {0, 0, 8, 8}).has_value());
+  EXPECT_FALSE(decode_jpeg_region(std::span<const uint8_t>(bytes.data(), bytes.size() / 2), 1,
+                                  {0, 0, 600, 400}).has_value());  // truncated: OpenCV path decides
 }
 
 TEST(Transforms, TrainRecipeFloatShapeAndRange) {
