@@ -149,7 +149,7 @@ std::unique_ptr<Cluster> Cluster::start(const ClusterOptions& options, int* argc
   switch (kind) {
     case BackendKind::kNccl:
       c->process_group_ = make_nccl_process_group(c->store_, t.rank, t.world_size, t.local_rank,
-                                                  options.collective_timeout);
+                                                  t.local_size, options.collective_timeout);
       break;
     case BackendKind::kMpi: {
       auto group = std::make_shared<MpiProcessGroup>(options.collective_timeout);

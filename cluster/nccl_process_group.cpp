@@ -98,13 +98,15 @@ bool cuda_available() { return c10::cuda::device_count() > 0; }
 
 std::shared_ptr<ProcessGroup> make_nccl_process_group(c10::intrusive_ptr<c10d::Store> store,
                                                       int rank, int size, int local_rank,
+                                                      int local_size,
                                                       std::chrono::milliseconds timeout) {
   int devices = c10::cuda::device_count();
-  if (devices <= 0)
-    throw std::runtime_error("rank " + std::to_string(rank) +
-                             ": NCCL backend requested but no CUDA device is visible");
-  return std::make_shared<NcclProcessGroup>(std::move(store), rank, size, local_rank % devices,
-                                            timeout);
+  if (devices < local_size)
+    throw std::runtime_error("rank " + std::to_string(rank) + ": the NCCL backend needs one GPU "
+                             "per rank, but this node runs " + std::to_string(local_size) +
+                             " ranks and sees " + std::to_string(devices) +
+                             " GPU(s); start fewer ranks or choose the mpi backend");
+  return std::make_shared<NcclProcessGroup>(std::move(store), rank, size, local_rank, timeout);
 }
 
 }  // namespace wildreid::cluster

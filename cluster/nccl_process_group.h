@@ -16,9 +16,11 @@ namespace wildreid::cluster {
 // True when the CUDA runtime sees at least one GPU.
 bool cuda_available();
 
-// Creates the NCCL-backed group; `local_rank` picks the GPU (modulo the visible count).
+// Creates the NCCL-backed group on GPU `local_rank`; throws std::runtime_error naming the
+// rank when the node has fewer visible GPUs than ranks (NCCL cannot share a GPU between ranks).
 std::shared_ptr<ProcessGroup> make_nccl_process_group(c10::intrusive_ptr<c10d::Store> store,
                                                       int rank, int size, int local_rank,
+                                                      int local_size,
                                                       std::chrono::milliseconds timeout);
 
 }  // namespace wildreid::cluster

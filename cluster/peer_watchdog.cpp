@@ -104,8 +104,9 @@ void PeerWatchdog::guard() {
                    std::chrono::steady_clock::duration(started);
     if (pending > options_.peer_timeout)
       stop_process(rank_,
-                   "peer rank 0 stopped responding (rendezvous store at " + store_address_ +
-                       " has not answered for " + seconds(pending) + ")",
+                   std::string(rank_ == 0 ? "this rank's own" : "peer rank 0 stopped responding (") +
+                       " rendezvous store at " + store_address_ + " has not answered for " +
+                       seconds(pending) + (rank_ == 0 ? "" : ")"),
                    options_.exit_code);
   }
 }
