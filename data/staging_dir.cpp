@@ -2,6 +2,8 @@
 // destination's parent and not in /tmp. Replacing an existing output moves it aside first.
 #include "data/staging_dir.h"
 
+#include "data/remove_tree.h"
+
 #include <unistd.h>
 
 #include <stdexcept>
@@ -19,16 +21,13 @@ StagingDir::StagingDir(std::filesystem::path destination, bool overwrite)
   std::filesystem::create_directories(parent, ec);
   if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
   staging_ = parent / ("." + destination_.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(staging_, ec);
+  remove_tree(staging_);
   if (!std::filesystem::create_directory(staging_, ec) || ec)
     throw std::runtime_error(staging_.string() + ": cannot create staging folder: " + ec.message());
 }
 
 StagingDir::~StagingDir() {
-  if (!committed_) {
-    std::error_code ec;
-    std::filesystem::remove_all(staging_, ec);
-  }
+  if (!committed_) remove_tree(staging_);
 }
 
 void StagingDir::commit() {
@@ -43,7 +42,7 @@ void StagingDir::commit() {
   std::filesystem::rename(staging_, destination_, ec);
   if (ec) throw std::runtime_error(destination_.string() + ": cannot rename " + staging_.string() + ": " + ec.message());
   committed_ = true;
-  if (!old.empty()) std::filesystem::remove_all(old, ec);
+  if (!old.empty()) remove_tree(old);
 }
 
 }  // namespace wildreid::data
