@@ -9,7 +9,8 @@
 
 namespace wildreid::models {
 
-MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOptions& options) : config_(config) {
+MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOptions& options)
+    : config_(config), channels_last_(options.channels_last) {
   const size_t num_stages = config.depths.size();
   if (num_stages == 0 || config.embed_dim.size() != num_stages)
     throw std::invalid_argument("model '" + spec.name + "': depths and embed_dim must have the same, non-zero length");
@@ -58,6 +59,11 @@ MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOpt
     if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
   }
   set_grad_checkpointing(options.grad_checkpointing);
+  if (channels_last_) {
+    at::NoGradGuard no_grad;
+    for (auto& p : parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
 }
 
 at::Tensor MaxVit::forward_features(const at::Tensor& input) {
@@ -66,7 +72,8 @@ at::Tensor MaxVit::forward_features(const at::Tensor& input) {
     throw std::invalid_argument("model '" + spec_.name + "': input of shape " + c10::str(input.sizes()) +
                                 " does not match [B, " + std::to_string(config_.in_chans) + ", " +
                                 std::to_string(config_.img_size) + ", " + std::to_string(config_.img_size) + "]");
-  at::Tensor x = stem_conv2_->forward(stem_norm1_->forward(stem_conv1_->forward(input)));
+  at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
+  x = stem_conv2_->forward(stem_norm1_->forward(stem_conv1_->forward(x)));
   for (auto& stage : stages_) x = stage->forward(x);
   return x;
 }

@@ -1,7 +1,9 @@
 // MaxViT `_tf_` backbone (timm's MaxxVit with the maxvit_*_tf configs): stem.{conv1,norm1,conv2},
 // stages.N.blocks.M.{conv,attn_block,attn_grid}, and timm's NormMlpClassifierHead
 // head.{norm,pre_logits.fc,fc}. Features are NCHW (timm's `norm` is Identity when the head has a
-// hidden layer); the embedding is mean-pool -> LayerNorm -> pre_logits.fc -> tanh.
+// hidden layer); the embedding is mean-pool -> LayerNorm -> pre_logits.fc -> tanh. With
+// ModelOptions::channels_last the convolutions run NHWC, which also makes the permutes into and out
+// of the channels-last attention free.
 #pragma once
 #include <memory>
 #include <vector>
@@ -30,6 +32,7 @@ class MaxVit : public Backbone {
 
  private:
   MaxVitConfig config_;
+  bool channels_last_;
   MaxVitSameConv2d stem_conv1_{nullptr}, stem_conv2_{nullptr};
   MaxVitBatchNormAct stem_norm1_{nullptr};
   std::vector<MaxVitStage> stages_;

@@ -1,6 +1,6 @@
 // MaxViT pieces that parity alone would not pin down: TensorFlow 'SAME' padding amounts, timm's
 // make_divisible, the key-minus-query relative position index, block vs grid partitions, the
-// full-size parameter count against timm's, and the registry entries.
+// full-size parameter count against timm's, the registry entries, and channels_last inference.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -9,7 +9,9 @@
 #include "models/maxvit_partition_attention.h"
 #include "models/maxvit_rel_pos_bias.h"
 #include "models/maxvit_same_conv.h"
+#include "models/model_weights.h"
 #include "models/registry.h"
+#include "tests/models/parity_util.h"
 
 namespace wm = wildreid::models;
 
@@ -80,4 +82,19 @@ TEST(MaxVitModel, RejectsSizesTheWindowsDoNotTile) {
   options.init_weights = false;
   options.img_size = 200;  // 200 / 32 = 6, final map 200 / 32 = 6.25
   EXPECT_THROW(wm::create_model("maxvit_tiny_tf_224", options), std::invalid_argument);
+}
+
+TEST(MaxVitModel, ChannelsLastMatchesTimmToo) {
+  auto f = wildreid::testing::load_model_fixture("maxvit_tiny_tf_micro");
+  wm::ModelOptions options;
+  options.num_classes = f.num_classes;
+  options.arch_overrides = f.arch_overrides;
+  options.init_weights = false;
+  options.channels_last = true;
+  auto model = wm::create_model(f.timm_name, options);
+  wm::load_backbone_weights(*model, f.weights);
+  model->eval();
+  at::NoGradGuard no_grad;
+  auto logits = model->forward(f.io.at("input"));
+  EXPECT_LE((logits - f.io.at("logits")).abs().max().item<double>(), 1e-4);
 }
