@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "monitoring/civetweb_thread_stack.h"
 #include "monitoring/exposition.h"
 #include "monitoring/gzip.h"
 #include "monitoring/metrics.h"
@@ -117,7 +118,12 @@ Exporter::Exporter(Registry& registry, ExporterOptions options)
   if (o.port < 1 || o.port > 65535)
     throw std::runtime_error("metrics exporter: port " + std::to_string(o.port) +
                              " out of range 1..65535");
-  std::call_once(civetweb_init, [] { mg_init_library(0); });
+  std::call_once(civetweb_init, [this] {
+    mg_init_library(0);
+    if (!civetweb_stack_override_active())
+      impl_->log("metrics exporter: civetweb thread stacks stay at their built-in size; start-up "
+                 "may fail in processes with large static TLS (see civetweb_thread_stack.h)");
+  });
   auto& requests = registry.counter("wildreid_exporter_requests_total",
                                     "HTTP requests answered by this rank's metrics exporter, by status code");
   impl_->ok = &requests.add({{"code", "200"}});

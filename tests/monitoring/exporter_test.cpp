@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "monitoring/civetweb_thread_stack.h"
 #include "monitoring/exporter.h"
 #include "monitoring/exposition.h"
 #include "monitoring/gzip.h"
@@ -24,6 +25,23 @@ using testing::free_loopback_port;
 using testing::http_get;
 using testing::http_raw;
 using testing::sample_value;
+
+// 256 KiB of static TLS in this executable, like a process that loads LibTorch + CUDA: glibc puts
+// it on every thread's stack, so civetweb's built-in 100 KiB thread stacks would not fit and every
+// exporter in this binary would fail to start without civetweb_thread_stack.cpp.
+thread_local volatile char tls_ballast[256 << 10];
+
+TEST(ExporterStack, StartsInAProcessWithLargeStaticTls) {
+  tls_ballast[sizeof(tls_ballast) - 1] = 1;
+  EXPECT_TRUE(civetweb_stack_override_active());
+  Registry registry;
+  ExporterOptions o;
+  o.bind = "127.0.0.1";
+  o.port = free_loopback_port();
+  o.port_fallback = true;
+  Exporter exporter(registry, o);
+  EXPECT_EQ(http_get(exporter.port(), "/metrics").status, 200);
+}
 
 struct Fixture : ::testing::Test {
   Registry registry{Labels{{"job", "test"}}};
