@@ -9,6 +9,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -57,6 +58,9 @@ struct MpiProcessGroup::Task final : CollectiveWork {
 };
 
 namespace {
+
+// MPI counts are int: buffers are sent in pieces of at most this many bytes.
+constexpr int64_t kChunkBytes = 256LL << 20;
 
 MPI_Datatype mpi_type(at::ScalarType t) {
   switch (t) {
@@ -182,51 +186,16 @@ void MpiProcessGroup::run() {
 void MpiProcessGroup::execute(Task& task) {
   MPI_Comm comm = comm_->comm;
   at::Tensor work = task.tensor;
-  MPI_Request request = MPI_REQUEST_NULL;
-  int rc = MPI_SUCCESS;
-  try {
-    switch (task.kind) {
-      case Task::Kind::kAllreduce: {
-        if (mpi_type(work.scalar_type()) == MPI_DATATYPE_NULL) work = work.to(at::kFloat);
-        MPI_Datatype type = mpi_type(work.scalar_type());
-        if (type == MPI_DATATYPE_NULL)
-          throw CollectiveError("allreduce: unsupported dtype " +
-                                std::string(c10::toString(task.tensor.scalar_type())));
-        rc = MPI_Iallreduce(MPI_IN_PLACE, work.data_ptr(), static_cast<int>(work.numel()), type,
-                            MPI_SUM, comm, &request);
-        break;
-      }
-      case Task::Kind::kBroadcast:
-        rc = MPI_Ibcast(work.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE, task.root,
-                        comm, &request);
-        break;
-      case Task::Kind::kAllgather:
-        rc = MPI_Iallgather(work.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
-                            task.output.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
-                            comm, &request);
-        break;
-      case Task::Kind::kBarrier:
-        rc = MPI_Ibarrier(comm, &request);
-        break;
-    }
-    if (rc != MPI_SUCCESS) throw CollectiveError("MPI call failed: " + mpi_error(rc));
-
-    const auto start = std::chrono::steady_clock::now();
-    const auto deadline = start + timeout();
+  const auto deadline = std::chrono::steady_clock::now() + timeout();
+  // Waits for one request, driving MPI's progress; the only place a collective can time out.
+  auto wait_for = [&](MPI_Request& request) {
     int flag = 0;
-    for (int polls = 0;; ++polls) {
-      rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
+    for (;;) {
+      int rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
       if (rc != MPI_SUCCESS) throw CollectiveError("MPI_Test failed: " + mpi_error(rc));
-      if (flag) break;
+      if (flag) return;
       if (aborting_) throw CollectiveError("aborted while waiting");
-      // Spin briefly (small collectives finish in microseconds), then back off to at most
-      // 1 ms so the polling thread does not take a core from the compute threads.
-      if (polls < 64) {
-        std::this_thread::yield();
-      } else {
-        int shift = std::min(polls - 64, 6);
-        std::this_thread::sleep_for(std::chrono::microseconds(16 << shift));
-      }
+      std::this_thread::yield();
       if (timeout().count() > 0 && std::chrono::steady_clock::now() > deadline) {
         TimeoutHandler handler;
         {
@@ -240,13 +209,60 @@ void MpiProcessGroup::execute(Task& task) {
         throw CollectiveError(what);
       }
     }
-    if (task.kind == Task::Kind::kAllreduce) {
-      if (task.op == ReduceOp::kAvg) work.div_(size());
-      if (!work.is_same(task.tensor)) task.tensor.copy_(work);
+  };
+  auto check = [](int rc, const char* call) {
+    if (rc != MPI_SUCCESS) throw CollectiveError(std::string(call) + " failed: " + mpi_error(rc));
+  };
+  try {
+    MPI_Request request = MPI_REQUEST_NULL;
+    switch (task.kind) {
+      case Task::Kind::kAllreduce: {
+        if (mpi_type(work.scalar_type()) == MPI_DATATYPE_NULL) work = work.to(at::kFloat);
+        MPI_Datatype type = mpi_type(work.scalar_type());
+        if (type == MPI_DATATYPE_NULL)
+          throw CollectiveError("allreduce: unsupported dtype " +
+                                std::string(c10::toString(task.tensor.scalar_type())));
+        const int64_t element = static_cast<int64_t>(work.element_size());
+        const int64_t chunk = std::max<int64_t>(1, kChunkBytes / element);
+        auto* base = static_cast<char*>(work.data_ptr());
+        for (int64_t first = 0; first < work.numel(); first += chunk) {
+          int count = static_cast<int>(std::min(chunk, work.numel() - first));
+          check(MPI_Iallreduce(MPI_IN_PLACE, base + first * element, count, type, MPI_SUM, comm,
+                               &request),
+                "MPI_Iallreduce");
+          wait_for(request);
+        }
+        if (task.op == ReduceOp::kAvg) work.div_(size());
+        if (!work.is_same(task.tensor)) task.tensor.copy_(work);
+        break;
+      }
+      case Task::Kind::kBroadcast: {
+        auto* base = static_cast<char*>(work.data_ptr());
+        const int64_t total = static_cast<int64_t>(work.nbytes());
+        for (int64_t first = 0; first < total; first += kChunkBytes) {
+          int count = static_cast<int>(std::min<int64_t>(kChunkBytes, total - first));
+          check(MPI_Ibcast(base + first, count, MPI_BYTE, task.root, comm, &request),
+                "MPI_Ibcast");
+          wait_for(request);
+        }
+        break;
+      }
+      case Task::Kind::kAllgather:
+        check(MPI_Iallgather(work.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
+                             task.output.data_ptr(), static_cast<int>(work.nbytes()), MPI_BYTE,
+                             comm, &request),
+              "MPI_Iallgather");
+        wait_for(request);
+        break;
+      case Task::Kind::kBarrier:
+        check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
+        wait_for(request);
+        break;
     }
     task.finish("");
   } catch (const std::exception& e) {
-    std::string why = "rank " + std::to_string(rank()) + ": " + task.describe() + ": " + error_text(e);
+    std::string why =
+        "rank " + std::to_string(rank()) + ": " + task.describe() + ": " + error_text(e);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       broken_ = true;

@@ -2,9 +2,10 @@
 // One communication thread owns every MPI call from construction to shutdown (so MPI needs
 // only MPI_THREAD_SERIALIZED, see mpi_env.h). It runs the queued collectives in the order they
 // were issued (the order every rank issues them), each as a non-blocking MPI call polled with
-// MPI_Test and a short back-off: polling drives MPI's progress while the caller's thread keeps
-// computing (overlap with backward), and lets a collective that exceeds its timeout be noticed
-// instead of blocking forever. On timeout the handler is called (Cluster's names the ranks that
+// MPI_Test, yielding the core between polls (as OpenMPI's own blocking progress does; sleeping
+// between polls starves the transfer of progress): polling drives MPI's progress while the
+// caller's thread keeps computing (overlap with backward), and lets a collective that exceeds
+// its timeout be noticed instead of blocking forever. On timeout the handler is called (Cluster's names the ranks that
 // never joined, then exits); without one, the work fails and the group refuses further work.
 #pragma once
 #include <condition_variable>
