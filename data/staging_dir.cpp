@@ -10,6 +10,17 @@
 #include <system_error>
 
 namespace wildreid::data {
+namespace {
+
+// ".<name><tag><pid>". Built with append: GCC 12 warns falsely (-Wstringop-overflow) on the
+// equivalent chain of operator+.
+std::string hidden_sibling_name(const std::filesystem::path& destination, const char* tag) {
+  std::string name(".");
+  name.append(destination.filename().string()).append(tag).append(std::to_string(::getpid()));
+  return name;
+}
+
+}  // namespace
 
 StagingDir::StagingDir(std::filesystem::path destination, bool overwrite)
     : destination_(std::filesystem::absolute(destination).lexically_normal()), overwrite_(overwrite) {
@@ -20,7 +31,7 @@ StagingDir::StagingDir(std::filesystem::path destination, bool overwrite)
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
-  staging_ = parent / ("." + destination_.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  staging_ = parent / hidden_sibling_name(destination_, ".tmp-");
   remove_tree(staging_);
   if (!std::filesystem::create_directory(staging_, ec) || ec)
     throw std::runtime_error(staging_.string() + ": cannot create staging folder: " + ec.message());
@@ -35,7 +46,7 @@ void StagingDir::commit() {
   std::filesystem::path old;
   if (std::filesystem::exists(destination_)) {
     if (!overwrite_) throw std::runtime_error(destination_.string() + ": appeared while writing; not replaced");
-    old = destination_.parent_path() / ("." + destination_.filename().string() + ".old-" + std::to_string(::getpid()));
+    old = destination_.parent_path() / hidden_sibling_name(destination_, ".old-");
     std::filesystem::rename(destination_, old, ec);
     if (ec) throw std::runtime_error(destination_.string() + ": cannot move the old output aside: " + ec.message());
   }
