@@ -231,13 +231,46 @@ TEST(PrometheusIntegration, StandInRanksFeedEveryDashboardPanel) {
   auto run_dir = tmp.path / "run";
   int port = free_loopback_port();
   auto argv = mpirun_prefix();
-  for (std::string a : {(bin_dir() / "monitoring_standin_training").string(), std::string("--port"),
-                        std::to_string(port), std::string("--run-dir"), run_dir.string(),
-                        std::string("--job"), std::string("standin-it"), std::string("--steps"),
-                        std::string("40"), std::string("--step-ms"), std::string("200"),
-                        std::string("--linger"), std::string("3")})
-    argv.push_back(a);
+  const std::vector<std::string> standin = {
+      (bin_dir() / "monitoring_standin_training").string(), "--port", std::to_string(port),
+      "--run-dir", run_dir.string(), "--job", "standin-it", "--steps", "40", "--step-ms", "200",
+      "--linger", "3"};
+  argv.insert(argv.end(), standin.begin(), standin.end());
   check_run_against_prometheus(tmp, run_dir, argv, "standin-it");
+}
+
+// The real thing: a synthetic dataset packed into shards, then `trainer train` with
+// configs/tiny_cpu.yaml on 2 ranks, exporters on loopback.
+TEST(PrometheusIntegration, RealTrainerTwoRanksFeedEveryDashboardPanel) {
+  ASSERT_TRUE(prometheus_available()) << "install Debian `prometheus` (scripts/setup)";
+  ASSERT_TRUE(mpirun_available()) << "install openmpi-bin (scripts/setup)";
+  const auto trainer = bin_dir() / "trainer";
+  const auto config = source_dir() / "configs/tiny_cpu.yaml";
+  ASSERT_TRUE(fs::exists(trainer)) << trainer << " not built";
+  ASSERT_TRUE(fs::exists(config)) << config;
+  TempDir tmp;
+  {
+    Child synth({trainer.string(), "synth", "--out", (tmp.path / "synth").string(), "--identities",
+                 "6", "--unknowns", "1", "--images", "6", "--size", "64", "--quiet"},
+                tmp.path / "synth.log");
+    ASSERT_EQ(synth.wait(120), 0) << synth.output();
+    Child pack({trainer.string(), "pack", "--metadata", (tmp.path / "synth/metadata.csv").string(),
+                "--out", (tmp.path / "shards").string()},
+               tmp.path / "pack.log");
+    ASSERT_EQ(pack.wait(120), 0) << pack.output();
+  }
+  auto run_dir = tmp.path / "run";
+  int port = free_loopback_port();
+  auto argv = mpirun_prefix();
+  const std::vector<std::string> train = {
+      trainer.string(), "train", "--config", config.string(),
+      "--set", "data.shards=" + (tmp.path / "shards").string(),
+      "--set", "run.dir=" + run_dir.string(),
+      "--set", "metrics.port=" + std::to_string(port),
+      "--set", "metrics.bind=127.0.0.1",
+      "--set", "train.epochs=3"};
+  argv.insert(argv.end(), train.begin(), train.end());
+  check_run_against_prometheus(tmp, run_dir, argv, "wildreid");
 }
 
 }  // namespace
