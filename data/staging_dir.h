@@ -1,6 +1,7 @@
 // An output folder built under a temporary name next to its destination and renamed into place
-// only by commit(): an interrupted synth or pack leaves at most a hidden ".<name>.tmp-<pid>"
-// folder, never a complete-looking output. Destroying an uncommitted StagingDir removes it.
+// only by commit(): an interrupted synth or pack leaves at most a hidden
+// ".<name>.tmp-<host>-<pid>" folder, never a complete-looking output (the next run on that host
+// removes it once the pid is gone). Destroying an uncommitted StagingDir removes it.
 #pragma once
 #include <filesystem>
 

@@ -223,9 +223,11 @@ TEST_F(PackErrors, InterruptedPackLeavesNoValidSet) {
     EXPECT_THROW(ShardSet::open(e.path()), std::runtime_error);
   }
   EXPECT_EQ(staging, 1u);
-  // A new pack into the same place still works.
+  // A new pack into the same place works and removes the dead run's staging folder.
   EXPECT_EQ(run_trainer("pack --quiet --metadata " + quoted(write_csv()) + " --out " + quoted(out)).exit_code, 0);
   EXPECT_EQ(run_trainer("inspect --quiet " + quoted(out)).exit_code, 0);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_NE(e.path().filename().string().rfind(".out.tmp-", 0), 0u) << "left behind: " << e.path();
 }
 
 }  // namespace
