@@ -21,6 +21,7 @@
 #include "models/layers.h"
 #include "models/model_weights.h"
 #include "models/registry.h"
+#include "monitoring/cuda_memory.h"
 #include "monitoring/run_monitor.h"
 #include "trainer/adamw.h"
 #include "trainer/amp.h"
@@ -279,6 +280,7 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   std::vector<MicroBatch> micro;
   micro.reserve(static_cast<size_t>(accumulation));
   bool stop = false, preempted = false;
+  uint64_t decode_errors_reported = train_loader.skipped_records();  // for the metrics' deltas
   for (int64_t epoch = progress.sampler.epoch; epoch < config.epochs && !stop; ++epoch) {
     const data::SamplerState start_at = epoch == progress.sampler.epoch ? progress.sampler
                                                                        : data::SamplerState{epoch, 0};
@@ -338,6 +340,11 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
       stats.phases.optimizer = result.optimizer_s;
       stats.step_seconds = since(step_start);
       stats.skipped_nonfinite = result.skipped;
+      const uint64_t skipped_records = train_loader.skipped_records();
+      stats.new_decode_errors = static_cast<int64_t>(skipped_records - decode_errors_reported);
+      decode_errors_reported = skipped_records;
+      if (group.device().is_cuda())
+        if (auto memory = monitoring::read_cuda_memory(group.device().index())) monitor.set_gpu_memory(*memory);
       monitor.on_step(stats);
 
       const bool at_limit = config.max_steps > 0 && progress.step >= config.max_steps;
