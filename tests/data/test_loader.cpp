@@ -145,6 +145,24 @@ TEST(Loader, ResumeMidEpochReplaysTheRemainingBatches) {
   }
 }
 
+TEST(Loader, RestartWhileBatchesAreInFlightDiscardsThem) {
+  auto shards = std::make_shared<FakeShardSet>(24);
+  auto options = loader_options(2);
+  options.prefetch_batches = 4;
+  BatchLoader loader(shards, sampler_for(*shards), full_train_recipe(24), options);
+  const auto whole = epoch(loader, {0, 0});
+  loader.start({0, 0});
+  ASSERT_TRUE(loader.next().has_value());  // more batches are being decoded meanwhile
+  loader.start({0, 4});                    // abandon them, resume after the first batch
+  std::vector<Batch> rest;
+  while (auto b = loader.next()) rest.push_back(*b);
+  ASSERT_EQ(rest.size(), whole.size() - 1);
+  for (size_t i = 0; i < rest.size(); ++i) {
+    EXPECT_TRUE(at::equal(rest[i].indices, whole[i + 1].indices));
+    EXPECT_TRUE(at::equal(rest[i].images, whole[i + 1].images));
+  }
+}
+
 TEST(Loader, Uint8OutputAndEvalRecipe) {
   auto shards = std::make_shared<FakeShardSet>(6);
   TransformOptions t;
