@@ -91,6 +91,16 @@ TEST(Transforms, RegionDecodeMatchesCroppedFullDecode) {
     const cv::Scalar m = cv::mean(diff);
     EXPECT_LT((m[0] + m[1] + m[2]) / 3, 1.0) << "factor " << factor;
   }
+  cv::Mat grey_image(120, 160, CV_8U);
+  for (int y = 0; y < 120; ++y)
+    for (int x = 0; x < 160; ++x) grey_image.at<uint8_t>(y, x) = static_cast<uint8_t>(x + y);
+  std::vector<uint8_t> grey_jpeg;
+  cv::imencode(".jpg", grey_image, grey_jpeg);  // a single-component JPEG
+  const auto grey_part = decode_jpeg_region(grey_jpeg, 1, {10, 20, 50, 40});
+  ASSERT_TRUE(grey_part.has_value());
+  cv::Mat grey_diff;
+  cv::absdiff(*grey_part, decode_bgr(grey_jpeg, 1)(cv::Rect(10, 20, 50, 40)), grey_diff);
+  EXPECT_LE(cv::norm(grey_diff, cv::NORM_INF), 2.0);
   EXPECT_FALSE(decode_jpeg_region(std::vector<uint8_t>(64, 3), 1, {0, 0, 8, 8}).has_value());
   EXPECT_FALSE(decode_jpeg_region(std::span<const uint8_t>(bytes.data(), bytes.size() / 2), 1,
                                   {0, 0, 600, 400}).has_value());  // truncated: OpenCV path decides
