@@ -68,9 +68,29 @@ GradientReducer::GradientReducer(std::vector<at::Tensor> parameters,
     b.buffer = at::zeros({numel}, first.options().requires_grad(false));
     b.pending = static_cast<int64_t>(b.slots.size());
   }
+  check_same_layout_on_every_rank();
   for (size_t i = 0; i < slots_.size(); ++i)
     torch::autograd::impl::set_post_acc_grad_hooks(
         slots_[i].param, std::make_unique<ReadyHook>(this, static_cast<int64_t>(i)));
+}
+
+// Ranks whose buckets differ (a parameter frozen on one rank only, a different model) would
+// issue allreduces of different sizes: MPI would fail obscurely and NCCL could hang. Compare
+// a digest of the layout once, at construction (every rank constructs its reducer).
+void GradientReducer::check_same_layout_on_every_rank() {
+  if (group_->size() <= 1) return;
+  std::string layout;
+  for (const auto& b : buckets_)
+    layout += std::to_string(b.buffer.numel()) + c10::toString(b.buffer.scalar_type()) + ";";
+  std::string digest = std::to_string(slots_.size()) + " parameters, " +
+                       std::to_string(buckets_.size()) + " buckets, layout " +
+                       std::to_string(std::hash<std::string>{}(layout));
+  auto digests = group_->allgather_strings(digest);
+  for (size_t r = 0; r < digests.size(); ++r)
+    if (digests[r] != digests[0])
+      throw std::runtime_error("GradientReducer: rank " + std::to_string(r) + " has " +
+                               digests[r] + " but rank 0 has " + digests[0] +
+                               " (same model and requires_grad flags on every rank?)");
 }
 
 GradientReducer::~GradientReducer() {

@@ -40,7 +40,8 @@ class GradientReducer {
  public:
   // `parameters` in registration order (module.parameters()); those not requiring grad are
   // ignored. Registers one post-accumulate-grad hook on each (replacing any other); the
-  // destructor removes them.
+  // destructor removes them. Collective when size() > 1: checks that every rank built the same
+  // bucket layout and throws std::runtime_error naming the first rank that differs.
   GradientReducer(std::vector<at::Tensor> parameters, std::shared_ptr<ProcessGroup> group,
                   GradientReducerOptions options = {});
   ~GradientReducer();
@@ -73,6 +74,7 @@ class GradientReducer {
     int64_t pending = 0;               // slots not yet ready this step
     std::shared_ptr<CollectiveWork> work;
   };
+  void check_same_layout_on_every_rank();
   void copy_into_bucket(Slot& slot);
   void launch_ready_buckets_locked();
   void reset_step_locked();

@@ -66,6 +66,14 @@ TEST(ClusterMpi, ReducerTwoHalvesEqualOneFullBatch) {
   EXPECT_NE(r.output.find("OK reducer rank 1"), std::string::npos) << r.output;
 }
 
+TEST(ClusterMpi, ReducerRejectsDifferentLayoutsAcrossRanks) {
+  RunResult r = run_command(mpirun("reducer-mismatch"), 120);
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("GradientReducer: rank 1 has 9 parameters"), std::string::npos)
+      << r.output;
+}
+
 TEST(ClusterMpi, KilledRankEndsTheJob) {
   expect_detected(run_command(mpirun("fail-kill"), 150), "rank 1");
 }

@@ -196,6 +196,13 @@ void scenario_reducer(Cluster& c) {
   CHECK_OR_FAIL(worst <= 1e-5, "2 ranks x half batch != 1 rank x full batch");
 }
 
+// Rank 1 freezes one parameter: the reducers' layouts differ and construction must say so.
+void scenario_reducer_mismatch(Cluster& c) {
+  Net net;
+  if (c.rank() == 1) net.fc1->bias.set_requires_grad(false);
+  GradientReducer reducer(net.parameters(), c.shared_process_group());
+}
+
 void loop_allreduces(Cluster& c, int victim, int iterations_before, const std::string& how) {
   ProcessGroup& g = c.process_group();
   auto t = at::ones({256});
@@ -241,7 +248,7 @@ void scenario_single(Cluster& c) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: cluster_worker collectives|reducer|single|fail-kill|fail-stop|"
+                 "usage: cluster_worker collectives|reducer|reducer-mismatch|single|fail-kill|fail-stop|"
                  "fail-throw|fail-idle [--victim R] [--peer-timeout-ms N] [--heartbeat-ms N] "
                  "[--collective-timeout-ms N] [--mpi auto|on|off]\n");
     return 2;
@@ -270,6 +277,7 @@ int main(int argc, char** argv) {
     if (scenario == "collectives") scenario_collectives(*cluster);
     else if (scenario == "reducer") scenario_reducer(*cluster);
     else if (scenario == "single") scenario_single(*cluster);
+    else if (scenario == "reducer-mismatch") scenario_reducer_mismatch(*cluster);
     else if (scenario == "fail-kill") loop_allreduces(*cluster, victim, 20, "kill");
     else if (scenario == "fail-stop") loop_allreduces(*cluster, victim, 20, "stop");
     else if (scenario == "fail-throw") loop_allreduces(*cluster, victim, 20, "throw");
