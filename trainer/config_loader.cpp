@@ -125,8 +125,12 @@ const std::vector<Field>& fields() {
       INT_FIELD("checkpoint.keep_last", checkpoint_keep_last, "checkpoints kept besides the best"),
       FLOAT_FIELD("cluster.bucket_mib", bucket_mib, "gradient bucket size in MiB"),
       FLOAT_FIELD("cluster.timeout_s", collective_timeout_s, "collective timeout in seconds"),
-      INT_FIELD("metrics.port", metrics_port, "Prometheus /metrics port of rank 0, rank r uses port+r (0 = off)"),
+      INT_FIELD("metrics.port", metrics_port,
+                "base port of the Prometheus /metrics exporters: a rank serves port + its local rank (0 = off)"),
       STRING_FIELD("metrics.bind", metrics_bind, "address the metrics exporter binds"),
+      BOOL_FIELD("metrics.port_fallback", metrics_port_fallback,
+                 "port taken: try the next free one and log it (false: fail naming the port)"),
+      STRING_FIELD("metrics.job", metrics_job, "`job` label on every metric, to tell runs apart in Prometheus"),
       INT_FIELD("debug.inject_inf_step", debug_inject_inf_step,
                 "tests only: put inf into a gradient at this optimizer step (-1 = never)"),
   };

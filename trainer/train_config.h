@@ -64,6 +64,8 @@ struct TrainConfig {
   // metrics
   int64_t metrics_port = 0;         // 0 = no HTTP exporter
   std::string metrics_bind = "127.0.0.1";
+  bool metrics_port_fallback = false;  // port taken: use the next free one instead of failing
+  std::string metrics_job = "wildreid";  // `job` label on every metric
   // debugging / tests
   int64_t debug_inject_inf_step = -1;  // add inf to one gradient at this optimizer step
 };

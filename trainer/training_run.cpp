@@ -228,6 +228,8 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   monitoring::RunMonitorOptions monitor_options;
   monitor_options.port = static_cast<int>(config.metrics_port);
   monitor_options.bind = config.metrics_bind;
+  monitor_options.port_fallback = config.metrics_port_fallback;
+  monitor_options.job = config.metrics_job;
   monitor_options.run_dir = run_dir;
   monitor_options.rank = rank;
   monitor_options.local_rank = cluster.topology().local_rank;

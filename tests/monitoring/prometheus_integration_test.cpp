@@ -268,9 +268,10 @@ TEST(PrometheusIntegration, RealTrainerTwoRanksFeedEveryDashboardPanel) {
       "--set", "run.dir=" + run_dir.string(),
       "--set", "metrics.port=" + std::to_string(port),
       "--set", "metrics.bind=127.0.0.1",
+      "--set", "metrics.job=tiny-it",
       "--set", "train.epochs=3"};
   argv.insert(argv.end(), train.begin(), train.end());
-  check_run_against_prometheus(tmp, run_dir, argv, "wildreid");
+  check_run_against_prometheus(tmp, run_dir, argv, "tiny-it");
 }
 
 }  // namespace
