@@ -1,0 +1,145 @@
+// Single-GPU training-step check, built with LibTorch alone (bench/gpu_check.sh runs it with
+// -DWILDREID_LIBTORCH_ONLY=ON on the lent GPU machine). Two modes:
+//   throughput (default): bf16 steps of --arch at --img with --batch through our TrainStep,
+//     fused AdamW and the bucketed reducer on a world-size-1 NCCL process group; prints images/s
+//     and MFU (training FLOPs = 6 x forward GMACs per image, over --peak-tflops);
+//   --max-batch: the largest micro-batch that fits, with and without activation checkpointing.
+// Plain argv parsing (no CLI11: the GPU machine has only LibTorch).
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "bench/train_step/step_model.h"
+#include "cluster/gradient_reducer.h"
+#include "cluster/nccl_process_group.h"
+#include "cluster/rendezvous_store.h"
+#include "trainer/gradient_sync.h"
+
+using namespace wildreid;
+
+namespace {
+
+class ReducerSync final : public trainer::GradientSync {
+ public:
+  explicit ReducerSync(cluster::GradientReducer& r) : r_(r) {}
+  void set_sync(bool on) override { r_.set_sync(on); }
+  double finish() override { return r_.finish(); }
+  int world_size() const override { return 1; }
+
+ private:
+  cluster::GradientReducer& r_;
+};
+
+struct Args {
+  std::string arch = "convnext_xlarge";
+  int64_t img = 384, batch = 32, steps = 10, warmup = 3, classes = 1000;
+  double gmacs = 179.2, peak_tflops = 989.0;
+  bool max_batch = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) { std::fprintf(stderr, "bench_gpu_step: %s needs a value\n", k.c_str()); std::exit(2); }
+      return argv[++i];
+    };
+    if (k == "--arch") a.arch = next();
+    else if (k == "--img") a.img = std::stoll(next());
+    else if (k == "--batch") a.batch = std::stoll(next());
+    else if (k == "--steps") a.steps = std::stoll(next());
+    else if (k == "--warmup") a.warmup = std::stoll(next());
+    else if (k == "--classes") a.classes = std::stoll(next());
+    else if (k == "--gmacs") a.gmacs = std::stod(next());
+    else if (k == "--peak-tflops") a.peak_tflops = std::stod(next());
+    else if (k == "--max-batch") a.max_batch = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_gpu_step [--arch convnext_xlarge] [--img 384] [--batch 32] [--steps 10] [--warmup 3]\n"
+                   "                      [--classes 1000] [--gmacs 179.2] [--peak-tflops 989] [--max-batch]\n");
+      std::exit(k == "--help" ? 0 : 2);
+    }
+  }
+  return a;
+}
+
+struct Rig {
+  Rig(const Args& a, bool grad_ckpt, std::shared_ptr<cluster::ProcessGroup> group)
+      : m(bench::make_step_model(a.arch, a.classes, a.img, grad_ckpt, c10::Device(c10::kCUDA, 0))),
+        optimizer(m.named, {}),
+        scaler(false, 1.0, 2000, c10::Device(c10::kCUDA, 0)),
+        reducer(m.params, group),
+        sync(reducer),
+        step([this](const at::Tensor& x) { return m.model->forward(x); }, m.params, optimizer, scaler, sync,
+             trainer::StepOptions{trainer::AmpMode::kBf16, 0.0, 1.0}) {}
+  bench::StepModel m;
+  trainer::AdamW optimizer;
+  trainer::GradScaler scaler;
+  cluster::GradientReducer reducer;
+  ReducerSync sync;
+  trainer::TrainStep step;
+};
+
+// True when one step at `batch` fits in memory.
+bool fits(Rig& rig, const Args& a, int64_t batch) {
+  try {
+    rig.step.run({bench::random_batch(batch, a.img, a.classes, c10::Device(c10::kCUDA, 0))}, 1e-5);
+    c10::cuda::device_synchronize();
+    return true;
+  } catch (const c10::OutOfMemoryError&) {
+    c10::cuda::CUDACachingAllocator::emptyCache();
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (!cluster::cuda_available()) {
+    std::fprintf(stderr, "bench_gpu_step: no CUDA device visible\n");
+    return 1;
+  }
+  cluster::StoreEndpoint endpoint{"127.0.0.1", 0};
+  auto store = cluster::open_store_server(endpoint, 1, std::chrono::seconds(60));
+  auto group = cluster::make_nccl_process_group(store, 0, 1, 0, 1, std::chrono::seconds(300));
+  at::manual_seed(0);
+  if (a.max_batch) {
+    for (bool ckpt : {false, true}) {
+      Rig rig(a, ckpt, group);
+      int64_t best = 0;
+      for (int64_t b : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128}) {
+        if (!fits(rig, a, b)) break;
+        best = b;
+      }
+      std::printf("%s_%lldpx_max_micro_batch_%s %lld\n", a.arch.c_str(), static_cast<long long>(a.img),
+                  ckpt ? "with_activation_checkpointing" : "without_activation_checkpointing",
+                  static_cast<long long>(best));
+    }
+    group->shutdown();
+    return 0;
+  }
+  Rig rig(a, false, group);
+  const auto data = bench::random_batch(a.batch, a.img, a.classes, c10::Device(c10::kCUDA, 0));
+  for (int64_t i = 0; i < a.warmup; ++i) rig.step.run({data}, 1e-5);
+  c10::cuda::device_synchronize();
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.steps; ++i) rig.step.run({data}, 1e-5);
+  c10::cuda::device_synchronize();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double images_per_s = static_cast<double>(a.batch * a.steps) / seconds;
+  const double mfu = images_per_s * 6.0 * a.gmacs * 1e9 / (a.peak_tflops * 1e12);
+  std::printf("%s_%lldpx_bf16_batch%lld images_per_s %.1f\n", a.arch.c_str(), static_cast<long long>(a.img),
+              static_cast<long long>(a.batch), images_per_s);
+  std::printf("%s_%lldpx_bf16_batch%lld mfu %.3f\n", a.arch.c_str(), static_cast<long long>(a.img),
+              static_cast<long long>(a.batch), mfu);
+  group->shutdown();
+  return 0;
+}
