@@ -68,6 +68,9 @@ TEST(Concurrency, IncrementsWhileScrapingAreExact) {
   for (int i = 0; i < kPerThread; ++i) per_value += (i % 3 == 0);
   EXPECT_EQ(snap.cumulative[0], per_value * kThreads);
   EXPECT_EQ(snap.count, static_cast<uint64_t>(kThreads) * kPerThread);
+  double per_thread_sum = 0;
+  for (int i = 0; i < kPerThread; ++i) per_thread_sum += i % 3;
+  EXPECT_EQ(snap.sum, per_thread_sum * kThreads);  // small integers: exact in double
   EXPECT_GT(scrapes.load(), 0);
   EXPECT_EQ(violations.load(), 0);
 }
