@@ -115,7 +115,9 @@ void GradientReducer::copy_into_bucket(Slot& slot) {
   Bucket& b = buckets_[slot.bucket];
   at::Tensor view = b.buffer.narrow(0, slot.offset, slot.param.numel());
   const at::Tensor& grad = slot.param.grad();
-  if (grad.defined()) {
+  if (grad.defined() && grad.data_ptr() == view.data_ptr()) {
+    // Already the bucket's view (gradient_as_bucket_view): AccumulateGrad summed in place.
+  } else if (grad.defined()) {
     view.view(grad.sizes()).copy_(grad);
   } else {
     view.zero_();
@@ -179,7 +181,12 @@ double GradientReducer::finish() {
     at::Tensor reduced =
         buckets_[slot.bucket].buffer.narrow(0, slot.offset, slot.param.numel());
     at::Tensor& grad = slot.param.mutable_grad();
-    if (grad.defined()) {
+    if (options_.gradient_as_bucket_view) {
+      // The grad becomes the bucket's view: no copy back, and while the caller zeroes grads
+      // in place (not to None) the next backward accumulates straight into the bucket.
+      if (!grad.defined() || grad.data_ptr() != reduced.data_ptr())
+        grad = reduced.view(slot.param.sizes());
+    } else if (grad.defined()) {
       grad.copy_(reduced.view(grad.sizes()));
     } else {
       grad = reduced.view(slot.param.sizes()).clone();

@@ -27,6 +27,10 @@ namespace wildreid::cluster {
 
 struct GradientReducerOptions {
   int64_t bucket_cap_bytes = 25LL << 20;   // 25 MiB, like DDP
+  // After finish(), each .grad is a view into its bucket instead of a copy (DDP's option of
+  // the same name): saves the copy back, and the copy in when grads are zeroed in place
+  // rather than reset to undefined. The views are overwritten by the next synchronised step.
+  bool gradient_as_bucket_view = false;
 };
 
 struct ReduceStats {

@@ -66,6 +66,14 @@ TEST(ClusterMpi, ReducerTwoHalvesEqualOneFullBatch) {
   EXPECT_NE(r.output.find("OK reducer rank 1"), std::string::npos) << r.output;
 }
 
+TEST(ClusterMpi, ReducerWithGradientsAsBucketViews) {
+  RunResult r = run_command(mpirun("reducer --bucket-view 1"), 120);
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step 1 reducer max abs diff"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("OK reducer rank 1"), std::string::npos) << r.output;
+}
+
 TEST(ClusterMpi, ReducerRejectsDifferentLayoutsAcrossRanks) {
   RunResult r = run_command(mpirun("reducer-mismatch"), 120);
   ASSERT_FALSE(r.timed_out) << r.output;

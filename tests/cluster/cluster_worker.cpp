@@ -25,6 +25,7 @@ using namespace wildreid::cluster;
 namespace {
 
 int g_rank = 0;
+bool g_bucket_view = false;
 
 #define CHECK_OR_FAIL(cond, msg)                                                    \
   do {                                                                             \
@@ -160,40 +161,59 @@ void scenario_reducer(Cluster& c) {
 
   GradientReducerOptions opts;
   opts.bucket_cap_bytes = 2048;  // several buckets on this small net
+  opts.gradient_as_bucket_view = g_bucket_view;
   GradientReducer reducer(net.parameters(), c.shared_process_group(), opts);
   CHECK_OR_FAIL(reducer.num_buckets() >= 3, "buckets " + std::to_string(reducer.num_buckets()));
 
   auto xs = x.narrow(0, r * share, share), ys = y.narrow(0, r * share, share);
-  // Accumulation: two micro-steps of share/2, the first without communication.
-  const int64_t issued_before = g.collectives_issued();
-  reducer.set_sync(false);
-  (loss_of(net, xs.narrow(0, 0, share / 2), ys.narrow(0, 0, share / 2), r == 0) / 2).backward();
-  reducer.finish();
-  CHECK_OR_FAIL(g.collectives_issued() == issued_before,
-                "non-sync micro-step issued " +
-                    std::to_string(g.collectives_issued() - issued_before) + " collectives");
-  reducer.set_sync(true);
-  (loss_of(net, xs.narrow(0, share / 2, share / 2), ys.narrow(0, share / 2, share / 2),
-           r == 0) / 2).backward();
-  reducer.finish();
-  const auto& stats = reducer.last_stats();
-  CHECK_OR_FAIL(stats.buckets == reducer.num_buckets(), "every bucket reduced once");
-  CHECK_OR_FAIL(g.collectives_issued() - issued_before == reducer.num_buckets(),
-                "one allreduce per bucket");
-  CHECK_OR_FAIL(stats.launched_in_backward > 0, "no bucket started during backward");
+  // Two optimizer steps' worth of gradients (no update in between, so both must match the
+  // reference); the second starts from grads zeroed in place, as an optimizer's zero_grad
+  // without set_to_none does (with bucket views: accumulation straight into the buckets).
+  for (int step = 0; step < 2; ++step) {
+    if (step == 1)
+      for (auto& p : net.parameters())
+        if (p.grad().defined()) p.mutable_grad().zero_();
+    // Accumulation: two micro-steps of share/2, the first without communication.
+    const int64_t issued_before = g.collectives_issued();
+    reducer.set_sync(false);
+    (loss_of(net, xs.narrow(0, 0, share / 2), ys.narrow(0, 0, share / 2), r == 0) / 2)
+        .backward();
+    reducer.finish();
+    CHECK_OR_FAIL(g.collectives_issued() == issued_before,
+                  "non-sync micro-step issued " +
+                      std::to_string(g.collectives_issued() - issued_before) + " collectives");
+    reducer.set_sync(true);
+    (loss_of(net, xs.narrow(0, share / 2, share / 2), ys.narrow(0, share / 2, share / 2),
+             r == 0) / 2).backward();
+    reducer.finish();
+    const auto& stats = reducer.last_stats();
+    CHECK_OR_FAIL(stats.buckets == reducer.num_buckets(), "every bucket reduced once");
+    CHECK_OR_FAIL(g.collectives_issued() - issued_before == reducer.num_buckets(),
+                  "one allreduce per bucket");
+    CHECK_OR_FAIL(stats.launched_in_backward > 0, "no bucket started during backward");
 
-  auto got = net.named_parameters();
-  auto want = ref.named_parameters();
-  double worst = 0;
-  for (auto& item : got) {
-    const at::Tensor& w = want[item.key()].grad();
-    at::Tensor expected = w.defined() ? w : at::zeros_like(item.value());
-    CHECK_OR_FAIL(item.value().grad().defined(), "grad of " + item.key() + " undefined");
-    worst = std::max(worst, max_diff(item.value().grad(), expected));
+    auto got = net.named_parameters();
+    auto want = ref.named_parameters();
+    double worst = 0;
+    for (auto& item : got) {
+      const at::Tensor& w = want[item.key()].grad();
+      at::Tensor expected = w.defined() ? w : at::zeros_like(item.value());
+      CHECK_OR_FAIL(item.value().grad().defined(), "grad of " + item.key() + " undefined");
+      worst = std::max(worst, max_diff(item.value().grad(), expected));
+    }
+    std::printf("rank %d step %d reducer max abs diff %.3g over %lld buckets%s\n", r, step,
+                worst, static_cast<long long>(reducer.num_buckets()),
+                g_bucket_view ? " (grads as bucket views)" : "");
+    CHECK_OR_FAIL(worst <= 1e-5, "2 ranks x half batch != 1 rank x full batch");
+    // With bucket views, grads of one bucket share its storage; without, none do.
+    auto params = net.parameters();
+    for (const auto& bucket : reducer.bucket_layout()) {
+      if (bucket.size() < 2) continue;
+      bool shared = params[bucket[0]].grad().storage().is_alias_of(
+          params[bucket[1]].grad().storage());
+      CHECK_OR_FAIL(shared == g_bucket_view, "grad storage sharing does not match the option");
+    }
   }
-  std::printf("rank %d reducer max abs diff %.3g over %lld buckets\n", r, worst,
-              static_cast<long long>(reducer.num_buckets()));
-  CHECK_OR_FAIL(worst <= 1e-5, "2 ranks x half batch != 1 rank x full batch");
 }
 
 // Rank 1 freezes one parameter: the reducers' layouts differ and construction must say so.
@@ -249,7 +269,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: cluster_worker collectives|reducer|reducer-mismatch|single|fail-kill|fail-stop|"
-                 "fail-throw|fail-idle [--victim R] [--peer-timeout-ms N] [--heartbeat-ms N] "
+                 "fail-throw|fail-idle [--victim R] [--bucket-view 0|1] [--peer-timeout-ms N] [--heartbeat-ms N] "
                  "[--collective-timeout-ms N] [--mpi auto|on|off]\n");
     return 2;
   }
@@ -266,6 +286,7 @@ int main(int argc, char** argv) {
       options.collective_timeout = std::chrono::milliseconds(value);
     else if (key == "--mpi") options.mpi = argv[i + 1];
     else if (key == "--victim") victim = static_cast<int>(value);
+    else if (key == "--bucket-view") g_bucket_view = value != 0;
     else {
       std::fprintf(stderr, "cluster_worker: unknown option %s\n", key.c_str());
       return 2;
