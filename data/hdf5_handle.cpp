@@ -1,5 +1,6 @@
 // Thin wrappers over the HDF5 C API (the only HDF5 code in the project). Strings are fixed-length
 // rather than variable-length types: h5py reads them without project code, and they are not slow.
+// Object timestamps are off, so packing the same input twice gives byte-identical shards.
 #include "data/hdf5_handle.h"
 
 #include <algorithm>
@@ -21,7 +22,10 @@ Handle check(hid_t id, herr_t (*close)(hid_t), const std::string& where, const s
 void write_plain(hid_t file, const char* name, hid_t type, const void* data, size_t n, const std::string& where) {
   hsize_t dims[1] = {n};
   auto space = check(H5Screate_simple(1, dims, nullptr), H5Sclose, where, "cannot create dataspace");
-  auto set = check(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+  // No modification times in object headers: the same records must give byte-identical files.
+  auto dcpl = check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where, "cannot create property list");
+  H5Pset_obj_track_times(dcpl.get(), false);
+  auto set = check(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose,
                    where, std::string("cannot create dataset '") + name + "'");
   if (n > 0 && H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail(where, std::string("cannot write dataset '") + name + "'");
@@ -63,7 +67,9 @@ void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 Handle create_file(const std::string& path) {
   silence_errors();
-  return check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, path, "cannot create file");
+  auto fcpl = check(H5Pcreate(H5P_FILE_CREATE), H5Pclose, path, "cannot create property list");
+  H5Pset_obj_track_times(fcpl.get(), false);  // root group without timestamps (reproducible bytes)
+  return check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), H5Fclose, path, "cannot create file");
 }
 
 Handle open_file_readonly(const std::string& path) {

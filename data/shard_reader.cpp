@@ -98,6 +98,10 @@ class HdfShardSet final : public ShardSet {
     if (version != kShardSchemaVersion)
       throw std::runtime_error(where + ": schema_version " + std::to_string(version) + ", expected " +
                                std::to_string(kShardSchemaVersion));
+    const int64_t first = hdf5::read_attribute_i64(f, kFirstRecordAttribute, where);
+    if (first != static_cast<int64_t>(entry.first_record))  // e.g. shard files swapped or copied over
+      throw std::runtime_error(where + ": first_record " + std::to_string(first) + ", manifest says " +
+                               std::to_string(entry.first_record) + " (shard from another position or set?)");
     const size_t n = entry.num_records;
     const auto check_length = [&](const char* name, size_t got) {
       if (got != n)

@@ -199,6 +199,26 @@ TEST_F(PackErrors, FlippedByteOutsideTheImagesIsCaughtByTheFileChecksum) {
   EXPECT_NE(inspect.output.find(shard_file.string() + ": file checksum mismatch"), std::string::npos) << inspect.output;
 }
 
+TEST_F(PackErrors, SwappedShardFilesAreRejectedNamingTheShard) {
+  const auto out = dir_ / "out";
+  pack_shards(options(out));
+  const auto manifest = read_manifest(out / "manifest.json");
+  ASSERT_GE(manifest.shards.size(), 2u);
+  const auto a = out / manifest.shards[0].file, b = out / manifest.shards[1].file;
+  fs::rename(a, out / "swap.h5");
+  fs::rename(b, a);
+  fs::rename(out / "swap.h5", b);
+  try {
+    ShardSet::open(out);
+    FAIL() << "swapped shards opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(a.string() + ": first_record "), std::string::npos) << e.what();
+  }
+  const auto inspect = run_trainer("inspect --quiet " + quoted(out));
+  EXPECT_NE(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find(a.string() + ": "), std::string::npos) << inspect.output;
+}
+
 TEST_F(PackErrors, InterruptedPackLeavesNoValidSet) {
   const auto out = dir_ / "out";
   const auto control = run_trainer("pack --quiet --shard-size 2000 --metadata " + quoted(write_csv()) + " --out " +
