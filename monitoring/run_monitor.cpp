@@ -94,7 +94,8 @@ RunMonitor::RunMonitor(RunMonitorOptions options) {
   if (b.nccl.empty()) b.nccl = WILDREID_NCCL_VERSION_STRING;
   impl_ = std::make_unique<Impl>(std::move(options));
   auto& o = impl_->options;
-  register_build_info(impl_->registry, b.version, b.torch, b.cuda, b.nccl);
+  const auto& build = o.build;  // `options` has been moved into impl_
+  register_build_info(impl_->registry, build.version, build.torch, build.cuda, build.nccl);
   register_process_metrics(impl_->registry);
   impl_->metrics.total_steps.set(static_cast<double>(o.total_steps));
   impl_->metrics.loss_scale.set(1.0);

@@ -111,7 +111,14 @@ TEST(RunMonitor, ScrapeShowsEveryTrainingMetric) {
   EXPECT_EQ(v("wildreid_gpu_memory_reserved_bytes" + l), 2000);
   EXPECT_GT(v("wildreid_process_resident_memory_bytes" + l), 1e6);
   EXPECT_GE(v("wildreid_process_cpu_seconds_total" + l), 0);
-  EXPECT_NE(r.body.find("wildreid_build_info{cuda=\""), std::string::npos);
+  size_t info = r.body.find("\nwildreid_build_info{");
+  ASSERT_NE(info, std::string::npos) << r.body;
+  std::string info_line = r.body.substr(info + 1, r.body.find('\n', info + 1) - info - 1);
+  for (const char* key : {"version", "torch", "cuda", "nccl"}) {
+    EXPECT_NE(info_line.find(std::string(key) + "=\""), std::string::npos) << info_line;
+    EXPECT_EQ(info_line.find(std::string(key) + "=\"\""), std::string::npos) << "empty " << key;
+  }
+  EXPECT_EQ(info_line.substr(info_line.size() - 2), " 1");
 }
 
 TEST(RunMonitor, PromtoolAcceptsARealScrape) {
