@@ -4,13 +4,16 @@
 //   local      backward only, no communication (the compute floor)
 //   bucketed   GradientReducer: 4 MiB buckets started from the hooks during backward
 //   per_param  backward, then one blocking allreduce per parameter (the pytorch/examples way)
+//   view       bucketed with gradient_as_bucket_view, grads zeroed in place between steps
 // `mpirun -np 2 --oversubscribe build/bin/bench_cluster_reducer`; rank 0 prints ms per step,
-// the exposed wait of the bucketed reducer, and the ratio per_param / bucketed (> 1: faster).
+// the exposed wait of the bucketed reducer, and the ratios per_param / bucketed and
+// per_param / view (> 1: faster).
 #include <ATen/ATen.h>
 #include <torch/nn/modules/activation.h>
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "cluster/cluster.h"
 #include "cluster/gradient_reducer.h"
@@ -36,40 +39,52 @@ int main(int argc, char** argv) {
   broadcast_module_state(*net, group);
   GradientReducerOptions reducer_options;
   reducer_options.bucket_cap_bytes = 4 << 20;
-  GradientReducer reducer(net->parameters(), cluster->shared_process_group(), reducer_options);
+  auto reducer = std::make_unique<GradientReducer>(net->parameters(),
+                                                   cluster->shared_process_group(),
+                                                   reducer_options);
   auto x = at::randn({32, 1024});
 
   auto step = [&](int mode) {
-    for (auto& p : net->parameters()) p.mutable_grad() = at::Tensor();
-    reducer.set_sync(mode == 1);
+    for (auto& p : net->parameters()) {
+      if (mode == 3 && p.grad().defined()) p.mutable_grad().zero_();
+      else p.mutable_grad() = at::Tensor();
+    }
+    reducer->set_sync(mode == 1 || mode == 3);
     net->forward(x).pow(2).mean().backward();
-    if (mode == 1) reducer.finish();
+    if (mode == 1 || mode == 3) reducer->finish();
     if (mode == 2)
       for (auto& p : net->parameters()) group.allreduce(p.grad(), ReduceOp::kAvg);
   };
-  const char* names[] = {"local", "bucketed", "per_param"};
-  double total[3] = {0, 0, 0}, exposed = 0;
+  const char* names[] = {"local", "bucketed", "per_param", "view"};
+  double total[4] = {0, 0, 0, 0}, exposed = 0;
   const int rounds = 4, steps = 5;
-  for (int m = 0; m < 3; ++m) step(m);  // warm-up
-  for (int round = 0; round < rounds; ++round) {
-    for (int m = 0; m < 3; ++m) {
+  for (int round = 0; round <= rounds; ++round) {  // round 0 is the warm-up
+    for (int m = 0; m < 4; ++m) {
+      // One reducer per mode: bucket views stay attached to the grads they replaced.
+      reducer_options.gradient_as_bucket_view = m == 3;
+      reducer.reset();
+      reducer = std::make_unique<GradientReducer>(net->parameters(),
+                                                  cluster->shared_process_group(),
+                                                  reducer_options);
+      step(m);
       group.barrier();
       double start = now_s();
       for (int s = 0; s < steps; ++s) {
         step(m);
-        if (m == 1) exposed += reducer.last_stats().wait_seconds;
+        if (m == 1 && round > 0) exposed += reducer->last_stats().wait_seconds;
       }
-      total[m] += now_s() - start;
+      if (round > 0) total[m] += now_s() - start;
     }
   }
   if (cluster->rank() == 0) {
     const int n = rounds * steps;
     std::printf("world %d, %s backend, 1 torch thread per rank, %d steps each, %lld buckets\n",
                 cluster->world_size(), group.backend_name().c_str(), n,
-                static_cast<long long>(reducer.num_buckets()));
-    for (int m = 0; m < 3; ++m) std::printf("step_ms %-9s %.1f\n", names[m], total[m] / n * 1e3);
+                static_cast<long long>(reducer->num_buckets()));
+    for (int m = 0; m < 4; ++m) std::printf("step_ms %-9s %.1f\n", names[m], total[m] / n * 1e3);
     std::printf("bucketed exposed_wait_ms %.1f\n", exposed / n * 1e3);
     std::printf("ratio per_param/bucketed %.2f\n", total[2] / total[1]);
+    std::printf("ratio per_param/view %.2f\n", total[2] / total[3]);
   }
   cluster->shutdown();
   return 0;
