@@ -136,6 +136,7 @@ void GradientReducer::on_gradient_ready(int64_t index) {
   copy_into_bucket(slot);
   slot.ready = true;
   --buckets_[slot.bucket].pending;
+  if (!options_.overlap) return;  // finish() launches every bucket
   int64_t before = next_bucket_;
   launch_ready_buckets_locked();
   launched_in_backward_ += next_bucket_ - before;

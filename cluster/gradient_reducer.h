@@ -31,6 +31,10 @@ struct GradientReducerOptions {
   // the same name): saves the copy back, and the copy in when grads are zeroed in place
   // rather than reset to undefined. The views are overwritten by the next synchronised step.
   bool gradient_as_bucket_view = false;
+  // Start buckets from the hooks during backward (true), or all in finish() (false). On CPU
+  // ranks that already use every core, overlap only makes the communication thread compete
+  // with backward (bench/cluster_reducer); on GPUs overlap is the point.
+  bool overlap = true;
 };
 
 struct ReduceStats {

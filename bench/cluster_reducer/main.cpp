@@ -5,9 +5,10 @@
 //   bucketed   GradientReducer: 4 MiB buckets started from the hooks during backward
 //   per_param  backward, then one blocking allreduce per parameter (the pytorch/examples way)
 //   view       bucketed with gradient_as_bucket_view, grads zeroed in place between steps
+//   deferred   bucketed, views, but every bucket started in finish() (overlap = false)
 // `mpirun -np 2 --oversubscribe build/bin/bench_cluster_reducer`; rank 0 prints ms per step,
 // the exposed wait of the bucketed reducer, and the ratios per_param / bucketed and
-// per_param / view (> 1: faster).
+// per_param / view and per_param / deferred (> 1: faster).
 #include <ATen/ATen.h>
 #include <torch/nn/modules/activation.h>
 
@@ -46,22 +47,23 @@ int main(int argc, char** argv) {
 
   auto step = [&](int mode) {
     for (auto& p : net->parameters()) {
-      if (mode == 3 && p.grad().defined()) p.mutable_grad().zero_();
+      if (mode >= 3 && p.grad().defined()) p.mutable_grad().zero_();
       else p.mutable_grad() = at::Tensor();
     }
-    reducer->set_sync(mode == 1 || mode == 3);
+    reducer->set_sync(mode != 0 && mode != 2);
     net->forward(x).pow(2).mean().backward();
-    if (mode == 1 || mode == 3) reducer->finish();
+    if (mode != 0 && mode != 2) reducer->finish();
     if (mode == 2)
       for (auto& p : net->parameters()) group.allreduce(p.grad(), ReduceOp::kAvg);
   };
-  const char* names[] = {"local", "bucketed", "per_param", "view"};
-  double total[4] = {0, 0, 0, 0}, exposed = 0;
+  const char* names[] = {"local", "bucketed", "per_param", "view", "deferred"};
+  double total[5] = {0, 0, 0, 0, 0}, exposed = 0;
   const int rounds = 4, steps = 5;
   for (int round = 0; round <= rounds; ++round) {  // round 0 is the warm-up
-    for (int m = 0; m < 4; ++m) {
+    for (int m = 0; m < 5; ++m) {
       // One reducer per mode: bucket views stay attached to the grads they replaced.
-      reducer_options.gradient_as_bucket_view = m == 3;
+      reducer_options.gradient_as_bucket_view = m >= 3;
+      reducer_options.overlap = m != 4;
       reducer.reset();
       reducer = std::make_unique<GradientReducer>(net->parameters(),
                                                   cluster->shared_process_group(),
@@ -81,10 +83,11 @@ int main(int argc, char** argv) {
     std::printf("world %d, %s backend, 1 torch thread per rank, %d steps each, %lld buckets\n",
                 cluster->world_size(), group.backend_name().c_str(), n,
                 static_cast<long long>(reducer->num_buckets()));
-    for (int m = 0; m < 4; ++m) std::printf("step_ms %-9s %.1f\n", names[m], total[m] / n * 1e3);
+    for (int m = 0; m < 5; ++m) std::printf("step_ms %-9s %.1f\n", names[m], total[m] / n * 1e3);
     std::printf("bucketed exposed_wait_ms %.1f\n", exposed / n * 1e3);
     std::printf("ratio per_param/bucketed %.2f\n", total[2] / total[1]);
     std::printf("ratio per_param/view %.2f\n", total[2] / total[3]);
+    std::printf("ratio per_param/deferred %.2f\n", total[2] / total[4]);
   }
   cluster->shutdown();
   return 0;

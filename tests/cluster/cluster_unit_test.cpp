@@ -107,6 +107,22 @@ TEST(GradientReducer, NoSyncStepsIssueNothingAndSyncStepOnePerBucket) {
   EXPECT_EQ(unused->weight.grad().abs().sum().item<float>(), 0.0f);
 }
 
+TEST(GradientReducer, OverlapOffStartsEveryBucketInFinish) {
+  auto group = std::make_shared<SingleProcessGroup>();
+  auto params = leaf_params({{64}, {64}, {64}});
+  GradientReducerOptions opts;
+  opts.bucket_cap_bytes = 256;
+  for (bool overlap : {true, false}) {
+    opts.overlap = overlap;
+    GradientReducer reducer(params, group, opts);
+    (params[0] + params[1] + params[2]).sum().backward();
+    reducer.finish();
+    EXPECT_EQ(reducer.last_stats().buckets, 3);
+    EXPECT_EQ(reducer.last_stats().launched_in_backward, overlap ? 3 : 0);
+    for (auto& p : params) p.mutable_grad() = at::Tensor();
+  }
+}
+
 TEST(GradientReducer, TwoBackwardsWithoutFinishIsAnError) {
   auto group = std::make_shared<SingleProcessGroup>();
   auto params = leaf_params({{4}});
