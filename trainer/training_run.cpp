@@ -365,9 +365,6 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
       const auto val = validate(*model, *val_loader, val_indices.size(), group, config.amp, epoch);
       monitor.on_validation(epoch, val.loss, val.accuracy);
       summary.last_val_accuracy = val.accuracy;
-      if (root) std::fprintf(stderr, "trainer: epoch %lld validation: loss %.4f top-1 %.4f (%lld images)\n",
-                             static_cast<long long>(epoch), val.loss, val.accuracy,
-                             static_cast<long long>(val.count));
       if (val.accuracy > progress.best_accuracy) {
         progress.best_accuracy = val.accuracy;
         progress.epochs_without_improvement = 0;

@@ -44,7 +44,9 @@ void run_train(const TrainArgs& args) {
   try {
     summary = trainer::run_training(config, resolved, *cluster);
   } catch (const std::exception& e) {
-    const std::string message = "rank " + std::to_string(cluster->rank()) + ": " + e.what();
+    const std::string what = e.what();
+    const std::string message =
+        what.rfind("rank ", 0) == 0 ? what : "rank " + std::to_string(cluster->rank()) + ": " + what;
     cluster->report_failure(message);
     throw std::runtime_error(message);
   }
