@@ -37,8 +37,14 @@ function(wildreid_add_test name)
   if(A_TORCH)
     wildreid_use_torch(${name})
   endif()
+  set(label "unit")
+  if(A_LABELS)
+    list(GET A_LABELS 0 label)  # one label: a list would be split into bogus property names
+  endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${A_LABELS}" ENVIRONMENT "WILDREID_BIN=${PROJECT_BINARY_DIR}/bin;WILDREID_SOURCE=${PROJECT_SOURCE_DIR}"
+    # PROPERTIES is a flat key/value list, so each property gets one value only: tests run in the
+    # source tree (WORKING_DIRECTORY) and find binaries through WILDREID_BIN.
+    PROPERTIES LABELS "${label}" ENVIRONMENT "WILDREID_BIN=${PROJECT_BINARY_DIR}/bin"
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -22,6 +22,7 @@ class CommandExit : public std::runtime_error {
 void add_synth(CLI::App& app);
 void add_pack(CLI::App& app);
 void add_inspect(CLI::App& app);
+void add_batch(CLI::App& app);
 void add_models(CLI::App& app);
 void add_forward(CLI::App& app);
 void add_train(CLI::App& app);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   wildreid::commands::add_synth(app);
   wildreid::commands::add_pack(app);
   wildreid::commands::add_inspect(app);
+  wildreid::commands::add_batch(app);
   wildreid::commands::add_models(app);
   wildreid::commands::add_forward(app);
   wildreid::commands::add_train(app);
