@@ -19,10 +19,10 @@ void add_models(CLI::App& app) {
   cmd->add_option("--num-classes", *num_classes, "Classifier width used for the parameter count (0 = no classifier)")
       ->capture_default_str();
   cmd->callback([num_classes] {
-    std::printf("%-46s %6s %6s %10s\n", "name", "input", "embed", "params");
+    std::printf("%-48s %6s %6s %10s\n", "name", "input", "embed", "params");
     for (const auto& entry : models::registry().entries()) {
       const auto& s = entry.spec;
-      std::printf("%-46s %6lld %6lld %10s\n", s.name.c_str(), static_cast<long long>(s.input_size),
+      std::printf("%-48s %6lld %6lld %10s\n", s.name.c_str(), static_cast<long long>(s.input_size),
                   static_cast<long long>(s.embed_dim),
                   models::format_millions(models::count_parameters(s.name, *num_classes)).c_str());
     }
