@@ -16,4 +16,19 @@ using BlockFn = std::function<at::Tensor(const at::Tensor&)>;
 // recomputing and the block runs normally).
 at::Tensor checkpoint_block(const BlockFn& block, const at::Tensor& x);
 
+// Runs a stage's blocks in order, each checkpointed when `checkpointing` is set: the one loop
+// every family's stage uses (blocks are module holders with forward(const at::Tensor&)).
+template <typename Blocks>
+at::Tensor run_blocks(Blocks& blocks, at::Tensor x, bool checkpointing) {
+  for (auto& block : blocks) {
+    if (checkpointing) {
+      auto* b = block.get();
+      x = checkpoint_block([b](const at::Tensor& t) { return b->forward(t); }, x);
+    } else {
+      x = block->forward(x);
+    }
+  }
+  return x;
+}
+
 }  // namespace wildreid::models

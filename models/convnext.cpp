@@ -55,15 +55,7 @@ ConvNeXtStageImpl::ConvNeXtStageImpl(int64_t in, int64_t out, int64_t depth, boo
 at::Tensor ConvNeXtStageImpl::forward(const at::Tensor& input) {
   at::Tensor x = input;
   if (downsample_conv_) x = downsample_conv_->forward(downsample_norm_->forward(x));
-  for (auto& block : blocks_) {
-    if (grad_checkpointing && is_training()) {
-      auto* b = block.get();
-      x = checkpoint_block([b](const at::Tensor& t) { return b->forward(t); }, x);
-    } else {
-      x = block->forward(x);
-    }
-  }
-  return x;
+  return run_blocks(blocks_, x, grad_checkpointing && is_training());
 }
 
 ConvNeXt::ConvNeXt(const ModelSpec& spec, const ConvNeXtConfig& config, const ModelOptions& options)
@@ -94,11 +86,7 @@ ConvNeXt::ConvNeXt(const ModelSpec& spec, const ConvNeXtConfig& config, const Mo
     if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
   }
   set_grad_checkpointing(options.grad_checkpointing);
-  if (channels_last_) {
-    at::NoGradGuard no_grad;
-    for (auto& p : parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  }
+  if (channels_last_) to_channels_last(*this);
 }
 
 at::Tensor ConvNeXt::forward_features(const at::Tensor& input) {

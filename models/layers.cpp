@@ -57,6 +57,12 @@ at::Tensor drop_path(const at::Tensor& x, double p, bool training) {
   return x * keep;
 }
 
+void to_channels_last(torch::nn::Module& module) {
+  at::NoGradGuard no_grad;
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 void init_timm_weights(torch::nn::Module& module, double std) {
   at::NoGradGuard no_grad;
   // include_self=false: this runs inside constructors, before the module is owned by a shared_ptr.

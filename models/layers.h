@@ -68,6 +68,9 @@ at::Tensor drop_path(const at::Tensor& x, double p, bool training);
 
 // timm-style init for every layer above inside `module`: Linear/Conv2d weights ~ N(0, std)
 // (timm's trunc_normal_ with bounds ±2 is effectively this), biases 0, norms weight 1 bias 0.
+// Stores every 4-D parameter (conv weights) in channels_last memory format.
+void to_channels_last(torch::nn::Module& module);
+
 void init_timm_weights(torch::nn::Module& module, double std = 0.02);
 
 // Stochastic-depth rates linearly spaced over all blocks, split per stage (timm's dp_rates).

@@ -59,11 +59,7 @@ MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOpt
     if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
   }
   set_grad_checkpointing(options.grad_checkpointing);
-  if (channels_last_) {
-    at::NoGradGuard no_grad;
-    for (auto& p : parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  }
+  if (channels_last_) to_channels_last(*this);
 }
 
 at::Tensor MaxVit::forward_features(const at::Tensor& input) {

@@ -38,15 +38,7 @@ MaxVitStageImpl::MaxVitStageImpl(const MaxVitConfig& c, int64_t in, int64_t out,
 
 at::Tensor MaxVitStageImpl::forward(const at::Tensor& input) {
   at::Tensor x = input;
-  for (auto& block : blocks_) {
-    if (grad_checkpointing && is_training()) {
-      auto* b = block.get();
-      x = checkpoint_block([b](const at::Tensor& t) { return b->forward(t); }, x);
-    } else {
-      x = block->forward(x);
-    }
-  }
-  return x;
+  return run_blocks(blocks_, x, grad_checkpointing && is_training());
 }
 
 }  // namespace wildreid::models

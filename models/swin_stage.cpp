@@ -34,15 +34,7 @@ SwinStageImpl::SwinStageImpl(const SwinStageOptions& o)
 
 at::Tensor SwinStageImpl::forward(const at::Tensor& input) {
   at::Tensor x = downsample_ ? downsample_->forward(input) : input;
-  for (auto& block : blocks_) {
-    if (grad_checkpointing && is_training()) {
-      auto* b = block.get();
-      x = checkpoint_block([b](const at::Tensor& t) { return b->forward(t); }, x);
-    } else {
-      x = block->forward(x);
-    }
-  }
-  return x;
+  return run_blocks(blocks_, x, grad_checkpointing && is_training());
 }
 
 }  // namespace wildreid::models
