@@ -61,6 +61,8 @@ namespace {
 
 // MPI counts are int: buffers are sent in pieces of at most this many bytes.
 constexpr int64_t kChunkBytes = 256LL << 20;
+constexpr int kSpinPolls = 256;                          // yield-polls before sleeping
+constexpr std::chrono::microseconds kBackoffSleep{50};  // sleep between later polls
 
 MPI_Datatype mpi_type(at::ScalarType t) {
   switch (t) {
@@ -188,14 +190,20 @@ void MpiProcessGroup::execute(Task& task) {
   at::Tensor work = task.tensor;
   const auto deadline = std::chrono::steady_clock::now() + timeout();
   // Waits for one request, driving MPI's progress; the only place a collective can time out.
+  // Polls spin briefly (a small allreduce completes in microseconds), then back off to short
+  // sleeps so a long wait does not take a core from the rank's compute threads.
   auto wait_for = [&](MPI_Request& request) {
     int flag = 0;
-    for (;;) {
+    for (int polls = 0;; ++polls) {
       int rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
       if (rc != MPI_SUCCESS) throw CollectiveError("MPI_Test failed: " + mpi_error(rc));
       if (flag) return;
       if (aborting_) throw CollectiveError("aborted while waiting");
-      std::this_thread::yield();
+      if (polls < kSpinPolls) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(kBackoffSleep);
+      }
       if (timeout().count() > 0 && std::chrono::steady_clock::now() > deadline) {
         TimeoutHandler handler;
         {
