@@ -63,7 +63,8 @@ struct TrainConfig {
   double collective_timeout_s = 60.0;
   // metrics
   int64_t metrics_port = 0;         // 0 = no HTTP exporter
-  std::string metrics_bind = "127.0.0.1";
+  std::string metrics_bind = "0.0.0.0";  // all interfaces, as exporters usually do
+  double metrics_linger_s = 0.0;         // exporters stay up this long after training
   bool metrics_port_fallback = false;  // port taken: use the next free one instead of failing
   std::string metrics_job = "wildreid";  // `job` label on every metric
   // debugging / tests

@@ -229,6 +229,7 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   monitor_options.port = static_cast<int>(config.metrics_port);
   monitor_options.bind = config.metrics_bind;
   monitor_options.port_fallback = config.metrics_port_fallback;
+  monitor_options.linger_seconds = config.metrics_linger_s;
   monitor_options.job = config.metrics_job;
   monitor_options.run_dir = run_dir;
   monitor_options.rank = rank;
