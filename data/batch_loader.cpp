@@ -215,6 +215,7 @@ std::optional<Batch> BatchLoader::next() {
         if (producer_error_) std::rethrow_exception(producer_error_);
         return std::nullopt;
       }
+      depth_at_take_.store(queue_.size());
       p = queue_.front();
       queue_.pop_front();
     }

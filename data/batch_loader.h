@@ -59,6 +59,9 @@ class BatchLoader {
 
   SamplerState state() const { return state_; }  // resume point after the last batch returned
   uint64_t skipped_records() const { return skipped_.load(); }
+  // Batches queued (decoding or ready) when the last batch was taken, itself included: near
+  // prefetch_batches the reader keeps up; near 1 the consumer waits on decoding.
+  size_t prefetch_depth() const { return depth_at_take_.load(); }
   size_t batches_per_epoch() const;
   bool pinned() const { return pin_; }
 
@@ -86,6 +89,7 @@ class BatchLoader {
   std::vector<at::Tensor> buffers_;  // recent batch buffers, reused when released
   SamplerState state_;
   std::atomic<uint64_t> skipped_{0};
+  std::atomic<size_t> depth_at_take_{0};
 };
 
 }  // namespace wildreid::data

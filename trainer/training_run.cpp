@@ -345,6 +345,7 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
       stats.skipped_nonfinite = result.skipped;
       const uint64_t skipped_records = train_loader.skipped_records();
       stats.new_decode_errors = static_cast<int64_t>(skipped_records - decode_errors_reported);
+      stats.prefetch_depth = static_cast<int64_t>(train_loader.prefetch_depth());
       decode_errors_reported = skipped_records;
       if (group.device().is_cuda())
         if (auto memory = monitoring::read_cuda_memory(group.device().index())) monitor.set_gpu_memory(*memory);

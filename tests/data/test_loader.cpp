@@ -7,7 +7,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "data/batch_loader.h"
 
@@ -128,6 +130,21 @@ TEST(Loader, IdenticalBytesWithOneAndThreeDecodeThreads) {
   EXPECT_EQ(i, a.size());
   const auto other_epoch = epoch(one, {3, 0});
   EXPECT_FALSE(at::equal(a[0].images, other_epoch[0].images));  // augmentation is per epoch
+}
+
+TEST(Loader, PrefetchDepthCountsQueuedBatchesAtTake) {
+  auto shards = std::make_shared<FakeShardSet>(24);
+  BatchLoader loader(shards, sampler_for(*shards), full_train_recipe(24), loader_options(2));
+  EXPECT_EQ(loader.prefetch_depth(), 0u);  // nothing taken yet
+  loader.start({0, 0});
+  auto first = loader.next();
+  ASSERT_TRUE(first.has_value());
+  // The taken batch itself is counted; the reader never queues more than prefetch_batches.
+  EXPECT_GE(loader.prefetch_depth(), 1u);
+  EXPECT_LE(loader.prefetch_depth(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the reader fill the queue
+  ASSERT_TRUE(loader.next().has_value());
+  EXPECT_EQ(loader.prefetch_depth(), 2u);
 }
 
 TEST(Loader, ResumeMidEpochReplaysTheRemainingBatches) {
