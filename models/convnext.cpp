@@ -32,11 +32,11 @@ at::Tensor ConvNeXtBlockImpl::forward(const at::Tensor& input) {
   at::Tensor x = conv_dw_->forward(input);
   if (conv_mlp_) {
     x = norm_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
-    x = mlp_->forward(x);
+    x = mlp_->forward(x).mul(gamma_.reshape({1, -1, 1, 1}));
   } else {
-    x = mlp_->forward(norm_->forward(x.permute({0, 2, 3, 1}))).permute({0, 3, 1, 2});
+    // As timm: the layer-scale multiply runs channels-last, on the MLP's contiguous output.
+    x = mlp_->forward(norm_->forward(x.permute({0, 2, 3, 1}))).mul(gamma_).permute({0, 3, 1, 2});
   }
-  x = x.mul(gamma_.reshape({1, -1, 1, 1}));
   return drop_path(x, drop_path_, is_training()) + input;
 }
 
