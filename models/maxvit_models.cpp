@@ -10,9 +10,6 @@
 namespace wildreid::models {
 namespace {
 
-const std::vector<double> kImagenetMean{0.485, 0.456, 0.406};
-const std::vector<double> kImagenetStd{0.229, 0.224, 0.225};
-const std::vector<double> kHalf{0.5, 0.5, 0.5};
 
 std::shared_ptr<Backbone> make_maxvit(const ModelSpec& spec, MaxVitConfig config, const ModelOptions& options) {
   ArchOverrides overrides(options.arch_overrides, spec.name);
@@ -45,10 +42,10 @@ void add(Registry& r, const std::string& name, const std::vector<double>& mean, 
 void register_maxvit_models(Registry& r) {
   add(r, "maxvit_tiny_tf_224.in1k", kImagenetMean, kImagenetStd,
       {.img_size = 224, .embed_dim = {64, 128, 256, 512}, .depths = {2, 2, 5, 2}, .stem_width = 64, .head_hidden_size = 512});
-  add(r, "maxvit_base_tf_384.in21k_ft_in1k", kHalf, kHalf,
+  add(r, "maxvit_base_tf_384.in21k_ft_in1k", kHalfMeanStd, kHalfMeanStd,
       {.img_size = 384, .embed_dim = {96, 192, 384, 768}, .depths = {2, 6, 14, 2}, .stem_width = 64, .head_hidden_size = 768});
   // 475.32M parameters with 1000 classes, 1536-d embedding.
-  add(r, "maxvit_xlarge_tf_384.in21k_ft_in1k", kHalf, kHalf,
+  add(r, "maxvit_xlarge_tf_384.in21k_ft_in1k", kHalfMeanStd, kHalfMeanStd,
       {.img_size = 384, .embed_dim = {192, 384, 768, 1536}, .depths = {2, 6, 14, 2}, .stem_width = 192,
        .head_hidden_size = 1536});
 }

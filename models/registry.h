@@ -13,6 +13,11 @@
 
 namespace wildreid::models {
 
+// Normalisations of timm's pretrained configs (RGB mean / std).
+inline const std::vector<double> kImagenetMean{0.485, 0.456, 0.406};
+inline const std::vector<double> kImagenetStd{0.229, 0.224, 0.225};
+inline const std::vector<double> kHalfMeanStd{0.5, 0.5, 0.5};
+
 using ModelFactory = std::function<std::shared_ptr<Backbone>(const ModelSpec&, const ModelOptions&)>;
 
 struct RegistryEntry {

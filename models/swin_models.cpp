@@ -11,8 +11,6 @@
 namespace wildreid::models {
 namespace {
 
-const std::vector<double> kImagenetMean{0.485, 0.456, 0.406};
-const std::vector<double> kImagenetStd{0.229, 0.224, 0.225};
 
 std::shared_ptr<Backbone> make_swin(const ModelSpec& spec, SwinConfig config, const ModelOptions& options) {
   ArchOverrides overrides(options.arch_overrides, spec.name);

@@ -136,12 +136,11 @@ void add(Registry& r, const std::string& name, int64_t input_size, std::vector<d
 }  // namespace
 
 void register_vit_models(Registry& r) {
-  const std::vector<double> half{0.5, 0.5, 0.5};
-  add(r, "vit_tiny_patch16_224.augreg_in21k_ft_in1k", 224, half, half, {.embed_dim = 192, .depth = 12, .num_heads = 3});
-  add(r, "vit_small_patch16_224.augreg_in21k_ft_in1k", 224, half, half, {.embed_dim = 384, .depth = 12, .num_heads = 6});
-  add(r, "vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, half, half, {.embed_dim = 768, .depth = 12, .num_heads = 12});
-  add(r, "vit_base_patch16_384.augreg_in21k_ft_in1k", 384, half, half, {.embed_dim = 768, .depth = 12, .num_heads = 12});
-  add(r, "vit_large_patch16_384.augreg_in21k_ft_in1k", 384, half, half, {.embed_dim = 1024, .depth = 24, .num_heads = 16});
+  add(r, "vit_tiny_patch16_224.augreg_in21k_ft_in1k", 224, kHalfMeanStd, kHalfMeanStd, {.embed_dim = 192, .depth = 12, .num_heads = 3});
+  add(r, "vit_small_patch16_224.augreg_in21k_ft_in1k", 224, kHalfMeanStd, kHalfMeanStd, {.embed_dim = 384, .depth = 12, .num_heads = 6});
+  add(r, "vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, kHalfMeanStd, kHalfMeanStd, {.embed_dim = 768, .depth = 12, .num_heads = 12});
+  add(r, "vit_base_patch16_384.augreg_in21k_ft_in1k", 384, kHalfMeanStd, kHalfMeanStd, {.embed_dim = 768, .depth = 12, .num_heads = 12});
+  add(r, "vit_large_patch16_384.augreg_in21k_ft_in1k", 384, kHalfMeanStd, kHalfMeanStd, {.embed_dim = 1024, .depth = 24, .num_heads = 16});
 }
 
 }  // namespace wildreid::models

@@ -1,6 +1,8 @@
 // Fixture loading and parity comparison (see parity_util.h).
 #include "tests/models/parity_util.h"
 
+#include <cstdio>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -64,6 +66,9 @@ ParityResult run_timm_parity(const std::string& fixture_name) {
 
 void expect_timm_parity(const std::string& fixture_name, double tolerance) {
   ParityResult r = run_timm_parity(fixture_name);
+  // Printed so reports can quote the figures, then checked.
+  std::printf("%s: max abs diff vs timm: features %.3g, embedding %.3g, logits %.3g\n",
+              fixture_name.c_str(), r.features, r.embedding, r.logits);
   EXPECT_LE(r.features, tolerance) << fixture_name << " features";
   EXPECT_LE(r.embedding, tolerance) << fixture_name << " embedding";
   EXPECT_LE(r.logits, tolerance) << fixture_name << " logits";
