@@ -125,7 +125,8 @@ CsvTable read_csv_file(const std::filesystem::path& path) {
 
 std::string csv_field(std::string_view value) {
   const bool needs_quotes = value.find_first_of(",\"\r\n") != std::string_view::npos ||
-                            (!value.empty() && (value.front() == ' ' || value.back() == ' '));
+                            (!value.empty() && (value.front() == ' ' || value.back() == ' ')) ||
+                            value.starts_with("\xEF\xBB\xBF");  // else read back as a file's BOM
   if (!needs_quotes) return std::string(value);
   std::string out = "\"";
   for (char c : value) {

@@ -269,9 +269,10 @@ TEST(PrometheusIntegration, RealTrainerTwoRanksFeedEveryDashboardPanel) {
       "--set", "metrics.port=" + std::to_string(port),
       "--set", "metrics.bind=127.0.0.1",
       "--set", "metrics.job=tiny-it",
-      // Long enough (about 10 s of steps) for several 1 s scrapes inside each rate() window,
-      // and the exporters linger so the final values are scraped too.
-      "--set", "train.epochs=12",
+      // Long enough (80 steps, 15 s or more) for several 1 s scrapes of each rank inside every
+      // rate() window whatever the machine's speed, and the exporters linger so the final
+      // values are scraped too.
+      "--set", "train.epochs=40",
       "--set", "metrics.linger_s=3"};
   argv.insert(argv.end(), train.begin(), train.end());
   check_run_against_prometheus(tmp, run_dir, argv, "tiny-it");
