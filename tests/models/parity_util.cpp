@@ -6,6 +6,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <stdexcept>
 
 #include "checkpoints/safetensors.h"
@@ -72,6 +75,31 @@ void expect_timm_parity(const std::string& fixture_name, double tolerance) {
   EXPECT_LE(r.features, tolerance) << fixture_name << " features";
   EXPECT_LE(r.embedding, tolerance) << fixture_name << " embedding";
   EXPECT_LE(r.logits, tolerance) << fixture_name << " logits";
+}
+
+void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
+                            int64_t num_classes, const at::Tensor& x) {
+  const char* env = std::getenv("WILDREID_PYTHON");
+  const std::string python = env && *env ? env : WILDREID_PYTHON_DEFAULT;
+  model.eval();
+  at::NoGradGuard no_grad;
+  at::Tensor features = model.forward_features(x);
+  at::Tensor embedding = model.forward_embedding(features);
+  at::Tensor logits = model.forward_classifier(embedding);
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("wildreid_rt_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto weights = dir / (timm_name + ".safetensors"), io = dir / (timm_name + ".io.safetensors");
+  models::export_backbone(model, weights);
+  checkpoints::save_safetensors(io, {{"input", x}, {"features", features}, {"embedding", embedding}, {"logits", logits}},
+                                {{"timm_name", timm_name}, {"arch_overrides", overrides},
+                                 {"num_classes", std::to_string(num_classes)}});
+  std::string cmd = "'" + python + "' '" WILDREID_SOURCE_DIR "/tests/models/timm_roundtrip.py' --weights '" +
+                    weights.string() + "' --io '" + io.string() + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  // POSIX calls: libtorch.so exports its own std::filesystem::remove_all, which crashes here.
+  ::unlink(weights.c_str());
+  ::unlink(io.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace wildreid::testing

@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "models/backbone.h"
+
 namespace wildreid::testing {
 
 // Folder of the committed fixtures (tests/fixtures/models in the source tree).
@@ -31,5 +33,11 @@ ParityResult run_timm_parity(const std::string& fixture_name);
 
 // gtest assertions: each output within `tolerance` max abs of timm's.
 void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4);
+
+// Exports `model`, runs it on `x`, and has Python timm ($WILDREID_PYTHON, else the interpreter
+// CMake found torch with) reload the file through tests/models/timm_roundtrip.py and reproduce
+// the outputs: a gtest failure naming the command otherwise.
+void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
+                            int64_t num_classes, const at::Tensor& x);
 
 }  // namespace wildreid::testing

@@ -18,37 +18,10 @@
 #include "tests/models/parity_util.h"
 
 using namespace wildreid;
-namespace fs = std::filesystem;
 
 namespace {
 
-std::string python() {
-  const char* env = std::getenv("WILDREID_PYTHON");
-  return env && *env ? env : WILDREID_PYTHON_DEFAULT;
-}
-
-// Exports `model`, runs it on `x`, and has timm reload the file and compare.
-void expect_timm_reproduces(models::Backbone& model, const std::string& name, const std::string& overrides,
-                            int64_t num_classes, const at::Tensor& x) {
-  model.eval();
-  at::NoGradGuard no_grad;
-  at::Tensor features = model.forward_features(x);
-  at::Tensor embedding = model.forward_embedding(features);
-  at::Tensor logits = model.forward_classifier(embedding);
-  fs::path dir = fs::temp_directory_path() / ("wildreid_swinmax_rt_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  fs::path weights = dir / (name + ".safetensors"), io = dir / (name + ".io.safetensors");
-  models::export_backbone(model, weights);
-  checkpoints::save_safetensors(io, {{"input", x}, {"features", features}, {"embedding", embedding}, {"logits", logits}},
-                                {{"timm_name", name}, {"arch_overrides", overrides},
-                                 {"num_classes", std::to_string(num_classes)}});
-  std::string cmd = "'" + python() + "' '" WILDREID_SOURCE_DIR "/tests/models/timm_roundtrip.py' --weights '" +
-                    weights.string() + "' --io '" + io.string() + "'";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  ::unlink(weights.c_str());
-  ::unlink(io.c_str());
-  ::rmdir(dir.c_str());
-}
+using wildreid::testing::expect_timm_reproduces;
 
 }  // namespace
 

@@ -4,24 +4,14 @@
 // dict(file=...)) and must reproduce the C++ features/embedding/logits within 1e-4.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 
-#include "checkpoints/safetensors.h"
-#include "models/model_weights.h"
 #include "models/registry.h"
+#include "tests/models/parity_util.h"
 
 using namespace wildreid;
-namespace fs = std::filesystem;
 
 namespace {
-
-std::string python() {
-  const char* env = std::getenv("WILDREID_PYTHON");
-  return env && *env ? env : WILDREID_PYTHON_DEFAULT;
-}
 
 void round_trip(const std::string& name, const std::string& overrides, int64_t num_classes, int64_t size) {
   at::manual_seed(11);
@@ -33,27 +23,7 @@ void round_trip(const std::string& name, const std::string& overrides, int64_t n
     at::NoGradGuard ng;  // move every weight off its init value (layer-scale gammas start at 1e-6)
     for (auto& p : model->parameters()) p.add_(at::randn_like(p) * 0.05);
   }
-  model->eval();
-  at::Tensor x = at::randn({2, 3, size, size});
-  at::NoGradGuard ng;
-  at::Tensor features = model->forward_features(x);
-  at::Tensor embedding = model->forward_embedding(features);
-  at::Tensor logits = model->forward_classifier(embedding);
-  fs::path dir = fs::temp_directory_path() / ("wildreid_rt_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  fs::path weights = dir / (name + ".safetensors"), io = dir / (name + ".io.safetensors");
-  models::export_backbone(*model, weights);
-  checkpoints::save_safetensors(io, {{"input", x}, {"features", features}, {"embedding", embedding}, {"logits", logits}},
-                                {{"timm_name", name}, {"arch_overrides", overrides},
-                                 {"num_classes", std::to_string(num_classes)}});
-  std::string cmd = "'" + python() + "' '" WILDREID_SOURCE_DIR "/tests/models/timm_roundtrip.py' --weights '" +
-                    weights.string() + "' --io '" + io.string() + "'";
-  int rc = std::system(cmd.c_str());
-  EXPECT_EQ(rc, 0) << cmd;
-  // POSIX calls: libtorch.so exports its own std::filesystem::remove_all, which crashes here.
-  ::unlink(weights.c_str());
-  ::unlink(io.c_str());
-  ::rmdir(dir.c_str());
+  wildreid::testing::expect_timm_reproduces(*model, name, overrides, num_classes, at::randn({2, 3, size, size}));
 }
 
 }  // namespace
