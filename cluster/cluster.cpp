@@ -169,6 +169,21 @@ std::unique_ptr<Cluster> Cluster::start(const ClusterOptions& options, int* argc
   return c;
 }
 
+void Cluster::wait_for_rank0(const std::string& what, std::chrono::milliseconds timeout) {
+  if (topology_.world_size <= 1 || !store_) return;
+  const std::string key = "wildreid/rank0_done/" + std::to_string(++rank0_waits_);
+  if (topology_.rank == 0) {
+    store_->set(key, std::vector<uint8_t>{1});
+    return;
+  }
+  try {
+    store_->wait({key}, timeout);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rank " + std::to_string(topology_.rank) + ": rank 0 did not finish " + what +
+                             " within " + std::to_string(timeout.count() / 1000) + " s: " + error_text(e));
+  }
+}
+
 void Cluster::report_failure(const std::string& reason) {
   if (watchdog_) watchdog_->report_failure(reason);
 }

@@ -64,6 +64,13 @@ class Cluster {
   // "host:port" of the rendezvous store (empty for world size 1).
   const std::string& store_address() const { return store_address_; }
 
+  // A one-way barrier around work rank 0 does alone (writing a checkpoint): rank 0 calls it when
+  // done and goes on; every other rank blocks until then, or throws std::runtime_error naming
+  // `what` after `timeout`. It waits on the rendezvous store, not on the collectives backend, so
+  // a long write gets its own timeout instead of tripping the step collectives' (and NCCL's
+  // watchdog). Every rank calls it the same number of times. No-op in a world of one.
+  void wait_for_rank0(const std::string& what, std::chrono::milliseconds timeout);
+
   // Tells the peers this rank failed with `reason` (they print it and exit); the caller then
   // exits non-zero. Safe to call more than once and from any thread.
   void report_failure(const std::string& reason);
@@ -82,6 +89,7 @@ class Cluster {
   std::shared_ptr<ProcessGroup> process_group_;
   std::unique_ptr<PeerWatchdog> watchdog_;
   bool shut_down_ = false;
+  int64_t rank0_waits_ = 0;
 };
 
 }  // namespace wildreid::cluster

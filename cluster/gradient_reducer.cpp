@@ -111,14 +111,23 @@ std::vector<std::vector<int64_t>> GradientReducer::bucket_layout() const {
   return out;
 }
 
+// The slot's region of its bucket with the parameter's shape and strides: a channels-last weight
+// keeps its memory order in the bucket, so copies in and out are straight and a grad made from
+// (or viewing) the bucket has the parameter's layout, which CUDA's fused AdamW requires.
+at::Tensor GradientReducer::bucket_view(const Slot& slot) const {
+  const at::Tensor flat = buckets_[slot.bucket].buffer.narrow(0, slot.offset, slot.param.numel());
+  if (slot.param.is_non_overlapping_and_dense())
+    return flat.as_strided(slot.param.sizes(), slot.param.strides(), flat.storage_offset());
+  return flat.view(slot.param.sizes());
+}
+
 void GradientReducer::copy_into_bucket(Slot& slot) {
-  Bucket& b = buckets_[slot.bucket];
-  at::Tensor view = b.buffer.narrow(0, slot.offset, slot.param.numel());
+  at::Tensor view = bucket_view(slot);
   const at::Tensor& grad = slot.param.grad();
-  if (grad.defined() && grad.data_ptr() == view.data_ptr()) {
+  if (grad.defined() && grad.data_ptr() == view.data_ptr() && grad.strides() == view.strides()) {
     // Already the bucket's view (gradient_as_bucket_view): AccumulateGrad summed in place.
   } else if (grad.defined()) {
-    view.view(grad.sizes()).copy_(grad);
+    view.copy_(grad);
   } else {
     view.zero_();
   }
@@ -179,18 +188,17 @@ double GradientReducer::finish() {
 
   at::NoGradGuard no_grad;
   for (auto& slot : slots_) {
-    at::Tensor reduced =
-        buckets_[slot.bucket].buffer.narrow(0, slot.offset, slot.param.numel());
+    const at::Tensor reduced = bucket_view(slot);
     at::Tensor& grad = slot.param.mutable_grad();
     if (options_.gradient_as_bucket_view) {
       // The grad becomes the bucket's view: no copy back, and while the caller zeroes grads
       // in place (not to None) the next backward accumulates straight into the bucket.
-      if (!grad.defined() || grad.data_ptr() != reduced.data_ptr())
-        grad = reduced.view(slot.param.sizes());
+      if (!grad.defined() || grad.data_ptr() != reduced.data_ptr()) grad = reduced;
     } else if (grad.defined()) {
-      grad.copy_(reduced.view(grad.sizes()));
+      grad.copy_(reduced);
     } else {
-      grad = reduced.view(slot.param.sizes()).clone();
+      // Unused this step: a grad laid out like the parameter (not a contiguous clone).
+      grad = at::empty_like(slot.param, at::MemoryFormat::Preserve).copy_(reduced);
     }
   }
   reset_step_locked();

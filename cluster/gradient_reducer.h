@@ -83,6 +83,7 @@ class GradientReducer {
     std::shared_ptr<CollectiveWork> work;
   };
   void check_same_layout_on_every_rank();
+  at::Tensor bucket_view(const Slot& slot) const;
   void copy_into_bucket(Slot& slot);
   void launch_ready_buckets_locked();
   void reset_step_locked();

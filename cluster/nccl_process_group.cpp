@@ -1,8 +1,10 @@
 // See nccl_process_group.h.
 #include "cluster/nccl_process_group.h"
 #include "cluster/error_text.h"
+#include "cluster/gpu_assignment.h"
 
 #include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -96,17 +98,39 @@ class NcclProcessGroup final : public ProcessGroup {
 
 bool cuda_available() { return c10::cuda::device_count() > 0; }
 
+std::string gpu_uuid(int device) {
+  const cudaDeviceProp* props = at::cuda::getDeviceProperties(static_cast<c10::DeviceIndex>(device));
+  static const char* hex = "0123456789abcdef";
+  std::string out = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    const auto byte = static_cast<unsigned char>(props->uuid.bytes[i]);
+    out += hex[byte >> 4];
+    out += hex[byte & 15];
+  }
+  return out;
+}
+
 std::shared_ptr<ProcessGroup> make_nccl_process_group(c10::intrusive_ptr<c10d::Store> store,
                                                       int rank, int size, int local_rank,
                                                       int local_size,
                                                       std::chrono::milliseconds timeout) {
-  int devices = c10::cuda::device_count();
-  if (devices < local_size)
-    throw std::runtime_error("rank " + std::to_string(rank) + ": the NCCL backend needs one GPU "
-                             "per rank, but this node runs " + std::to_string(local_size) +
-                             " ranks and sees " + std::to_string(devices) +
-                             " GPU(s); start fewer ranks or choose the mpi backend");
-  return std::make_shared<NcclProcessGroup>(std::move(store), rank, size, local_rank, timeout);
+  const int device = choose_cuda_device(rank, local_rank, c10::cuda::device_count());
+  if (size > 1) {
+    // Every rank publishes the UUID of the GPU it chose; two equal UUIDs mean two ranks on one GPU.
+    store->set("wildreid/gpu/" + std::to_string(rank), gpu_uuid(device));
+    std::vector<std::string> ids;
+    for (int r = 0; r < size; ++r) {
+      const auto bytes = store->get("wildreid/gpu/" + std::to_string(r));
+      ids.emplace_back(bytes.begin(), bytes.end());
+    }
+    try {
+      check_distinct_gpus(ids);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("rank " + std::to_string(rank) + " (local rank " + std::to_string(local_rank) +
+                               " of " + std::to_string(local_size) + "): " + e.what());
+    }
+  }
+  return std::make_shared<NcclProcessGroup>(std::move(store), rank, size, device, timeout);
 }
 
 }  // namespace wildreid::cluster

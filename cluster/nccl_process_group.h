@@ -1,11 +1,13 @@
 // The GPU collectives backend: c10d::ProcessGroupNCCL over the rendezvous TCPStore, one GPU
-// per rank (device = local rank, set before the first collective because NCCL creates its
-// communicators lazily on the current device). Averages use NCCL's native AVG. Timeouts are
+// per rank (device = local rank modulo the GPUs the rank sees, cluster/gpu_assignment.h; set
+// before the first collective because NCCL creates its communicators lazily on the current device). Averages use NCCL's native AVG. Timeouts are
 // NCCL's own watchdog's (TORCH_NCCL_ASYNC_ERROR_HANDLING tears the process down); our peer
 // watchdog covers dead ranks. Kept in its own file so only this translation unit needs the
 // NCCL and CUDA headers; it is always compiled and linked, and chosen at run time.
 #pragma once
 #include <c10/util/intrusive_ptr.h>
+
+#include <string>
 
 #include "cluster/process_group.h"
 
@@ -16,8 +18,12 @@ namespace wildreid::cluster {
 // True when the CUDA runtime sees at least one GPU.
 bool cuda_available();
 
-// Creates the NCCL-backed group on GPU `local_rank`; throws std::runtime_error naming the
-// rank when the node has fewer visible GPUs than ranks (NCCL cannot share a GPU between ranks).
+// "GPU-<32 hex digits>": the UUID of CUDA device `device`, as nvidia-smi prints it.
+std::string gpu_uuid(int device);
+
+// Creates the NCCL-backed group on GPU `local_rank % visible GPUs`; throws std::runtime_error
+// naming the rank when it sees no GPU or when two ranks would drive the same GPU (the ranks
+// exchange their GPUs' UUIDs through `store`).
 std::shared_ptr<ProcessGroup> make_nccl_process_group(c10::intrusive_ptr<c10d::Store> store,
                                                       int rank, int size, int local_rank,
                                                       int local_size,

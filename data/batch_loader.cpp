@@ -186,7 +186,8 @@ Batch BatchLoader::finish(Pending& p) {
   }
   Batch batch;
   batch.next = p.next;
-  batch.labels = at::empty({static_cast<int64_t>(keep.size())}, at::kLong);
+  // Pinned like the images, so the trainer's non_blocking copy of the labels does not synchronise.
+  batch.labels = at::empty({static_cast<int64_t>(keep.size())}, at::TensorOptions().dtype(at::kLong).pinned_memory(pin_));
   batch.indices = at::empty({static_cast<int64_t>(keep.size())}, at::kLong);
   auto* labels = batch.labels.data_ptr<int64_t>();
   auto* indices = batch.indices.data_ptr<int64_t>();

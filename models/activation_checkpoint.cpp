@@ -38,6 +38,34 @@ void set_rng_state(const at::Device& device, const at::Tensor& state) {
   gen.set_state(state);
 }
 
+// Autocast state for the re-run, restored on scope exit (also when the block throws).
+class RecomputeAutocast {
+ public:
+  RecomputeAutocast(at::DeviceType type, bool enabled, at::ScalarType dtype)
+      : type_(type),
+        prev_enabled_(at::autocast::is_autocast_enabled(type)),
+        prev_dtype_(at::autocast::get_autocast_dtype(type)),
+        enabled_(enabled) {
+    at::autocast::set_autocast_enabled(type, enabled);
+    if (!enabled) return;
+    at::autocast::set_autocast_dtype(type, dtype);
+    at::autocast::increment_nesting();
+  }
+  ~RecomputeAutocast() {
+    if (enabled_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(type_, prev_enabled_);
+    at::autocast::set_autocast_dtype(type_, prev_dtype_);
+  }
+  RecomputeAutocast(const RecomputeAutocast&) = delete;
+  RecomputeAutocast& operator=(const RecomputeAutocast&) = delete;
+
+ private:
+  at::DeviceType type_;
+  bool prev_enabled_;
+  at::ScalarType prev_dtype_;
+  bool enabled_;
+};
+
 struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, c10::intrusive_ptr<BlockHolder> holder) {
     const auto device_type = x.device().type();
@@ -46,7 +74,13 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
     if (holder->autocast) holder->autocast_dtype = at::autocast::get_autocast_dtype(device_type);
     ctx->save_for_backward({x});
     ctx->saved_data["holder"] = c10::IValue::make_capsule(holder);
-    return holder->block(x);
+    // Run with grad mode on, as the re-run in backward will be, so kernels that pick their
+    // implementation by grad mode compute the same values in both (CPU scaled_dot_product_attention
+    // with a learned bias takes its flash kernel without grad and the math one with it). The graph
+    // this records holds one block's activations only until apply() gives the output this
+    // Function's history, which drops it.
+    at::AutoGradMode grad(true);
+    return holder->block(x.detach());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -56,25 +90,21 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
     at::Tensor x = saved.detach().requires_grad_(true);
     at::Tensor y;
     {
-      // Re-run under the forward's RNG state (dropout/drop-path masks repeat), then restore ours.
-      at::Tensor current = get_rng_state(device);
+      // Re-run under the forward's RNG state (dropout/drop-path masks repeat) and autocast state,
+      // then restore ours. The re-run is its own autocast region, entered and left as
+      // torch.autocast does (nesting count, cast cache cleared on the way out): otherwise the
+      // low-precision weight copies it casts stay cached past the optimizer step and the next
+      // forward runs with the previous step's weights.
+      const at::Tensor current = get_rng_state(device);
       set_rng_state(device, holder->rng_state);
       at::AutoGradMode grad(true);
-      const auto type = device.type();
-      const bool prev_enabled = at::autocast::is_autocast_enabled(type);
-      const auto prev_dtype = at::autocast::get_autocast_dtype(type);
-      at::autocast::set_autocast_enabled(type, holder->autocast);
-      if (holder->autocast) at::autocast::set_autocast_dtype(type, holder->autocast_dtype);
+      RecomputeAutocast autocast(device.type(), holder->autocast, holder->autocast_dtype);
       try {
         y = holder->block(x);
       } catch (...) {
-        at::autocast::set_autocast_enabled(type, prev_enabled);
-        at::autocast::set_autocast_dtype(type, prev_dtype);
         set_rng_state(device, current);
         throw;
       }
-      at::autocast::set_autocast_enabled(type, prev_enabled);
-      at::autocast::set_autocast_dtype(type, prev_dtype);
       set_rng_state(device, current);
     }
     torch::autograd::backward({y}, {grad_outputs[0]});

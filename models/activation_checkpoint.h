@@ -1,5 +1,5 @@
 // Activation checkpointing for one block (LibTorch has no torch.utils.checkpoint, pytorch #52744):
-// a custom autograd Function runs the block without recording a graph, saves only its input plus
+// a custom autograd Function runs the block keeping none of its activations, saves only its input plus
 // the RNG and autocast state, and in backward re-runs the block with grad enabled under the same
 // RNG/autocast state, then back-propagates through the re-run. Parameter gradients accumulate
 // during that nested backward (the "reentrant" variant of PyTorch's checkpoint).

@@ -1,8 +1,8 @@
 // The interface every backbone (ConvNeXt, Swin, MaxViT, ViT) implements, so the trainer, the
 // `forward` command and identification treat them alike. Parameter names are timm's exactly
 // (a timm model.safetensors loads by name); the classifier is replaceable for fine-tuning.
-// Families create parameters uninitialised and initialise them only when ModelOptions asks
-// (the default), so counting parameters or loading weights right after creation costs nothing.
+// Families create parameters uninitialised; create_model runs init_weights() only when
+// ModelOptions asks (the default), so counting parameters or loading weights costs nothing.
 #pragma once
 #include <ATen/Tensor.h>
 #include <torch/nn/module.h>
@@ -47,8 +47,12 @@ class Backbone : public torch::nn::Module {
   virtual at::Tensor forward_embedding(const at::Tensor& features) = 0;
   // The classifier applied to the embedding (identity when num_classes == 0).
   virtual at::Tensor forward_classifier(const at::Tensor& embedding) = 0;
-  // Replace the classifier for a new label set (fresh init).
+  // Replace the classifier for a new label set (fresh init, as init_weights() would draw it).
   virtual void reset_classifier(int64_t num_classes) = 0;
+  // timm's initialisation of this family, every parameter and buffer (models/timm_init.h): the one
+  // init path. create_model runs it unless ModelOptions::init_weights is false (weights are about
+  // to be loaded, or only shapes are needed); whoever created the model uninitialised may run it later.
+  virtual void init_weights() = 0;
   // Prefixes of classifier parameter names (e.g. "head.fc."), used by --ignore-head.
   virtual std::vector<std::string> classifier_prefixes() const = 0;
   virtual void set_grad_checkpointing(bool enabled) = 0;

@@ -7,6 +7,7 @@
 #include "models/activation_checkpoint.h"
 #include "models/arch_overrides.h"
 #include "models/registry.h"
+#include "models/timm_init.h"
 
 namespace wildreid::models {
 namespace {
@@ -72,17 +73,7 @@ ConvNeXt::ConvNeXt(const ModelSpec& spec, const ConvNeXtConfig& config, const Mo
   }
   head_ = container(*this, "head");
   head_norm_ = head_->register_module("norm", LayerNorm2d(config.dims.back(), 1e-6));
-  if (options.init_weights) {
-    init_timm_weights(*this, 0.02);
-    at::NoGradGuard no_grad;
-    for (auto& p : named_parameters())
-      if (p.key().size() >= 5 && p.key().compare(p.key().size() - 5, 5, "gamma") == 0)
-        p.value().fill_(config.ls_init_value);
-  }
-  if (options.num_classes > 0) {
-    head_fc_ = head_->register_module("fc", Linear(config.dims.back(), options.num_classes));
-    if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
-  }
+  if (options.num_classes > 0) head_fc_ = head_->register_module("fc", Linear(config.dims.back(), options.num_classes));
   set_grad_checkpointing(options.grad_checkpointing);
   if (channels_last_) to_channels_last(*this);
 }
@@ -109,8 +100,22 @@ void ConvNeXt::reset_classifier(int64_t num_classes) {
   if (num_classes <= 0) return;
   at::Device device = head_norm_->weight.device();
   head_fc_ = head_->register_module("fc", Linear(config_.dims.back(), num_classes));
-  init_timm_weights(*head_fc_, 0.02);
+  init_head();
   head_fc_->to(device);
+}
+
+// timm's convnext._init_weights: trunc-normal(.02) Conv2d/Linear weights, zero biases, layer-scale
+// gammas at ls_init_value, the head scaled by head_init_scale (1 in every config used here).
+void ConvNeXt::init_weights() {
+  at::NoGradGuard no_grad;
+  for (const auto& layer : timm_init::layers(*this)) timm_init::trunc_normal_zero_bias(layer);
+  timm_init::reset_layer_norms(*this);
+  for (auto& p : named_parameters())
+    if (timm_init::ends_with(p.key(), "gamma")) p.value().fill_(config_.ls_init_value);
+}
+
+void ConvNeXt::init_head() {
+  if (head_fc_) timm_init::trunc_normal_zero_bias(timm_init::linear_layer("head.fc", head_fc_->weight, head_fc_->bias));
 }
 
 void ConvNeXt::set_grad_checkpointing(bool enabled) {

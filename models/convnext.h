@@ -55,8 +55,10 @@ class ConvNeXt : public Backbone {
   void reset_classifier(int64_t num_classes) override;
   std::vector<std::string> classifier_prefixes() const override { return {"head.fc."}; }
   void set_grad_checkpointing(bool enabled) override;
+  void init_weights() override;
 
  private:
+  void init_head();
   ConvNeXtConfig config_;
   bool channels_last_;
   Conv2d stem_conv_{nullptr};

@@ -63,25 +63,6 @@ void to_channels_last(torch::nn::Module& module) {
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
 }
 
-void init_timm_weights(torch::nn::Module& module, double std) {
-  at::NoGradGuard no_grad;
-  // include_self=false: this runs inside constructors, before the module is owned by a shared_ptr.
-  std::vector<torch::nn::Module*> all{&module};
-  for (const auto& m : module.modules(/*include_self=*/false)) all.push_back(m.get());
-  for (torch::nn::Module* m : all) {
-    if (auto* l = dynamic_cast<LinearImpl*>(m)) {
-      l->weight.normal_(0.0, std);
-      if (l->bias.defined()) l->bias.zero_();
-    } else if (auto* c = dynamic_cast<Conv2dImpl*>(m)) {
-      c->weight.normal_(0.0, std);
-      if (c->bias.defined()) c->bias.zero_();
-    } else if (auto* n = dynamic_cast<LayerNormImpl*>(m)) {
-      n->weight.fill_(1.0);
-      n->bias.zero_();
-    }
-  }
-}
-
 std::vector<std::vector<double>> drop_path_rates(double rate, const std::vector<int64_t>& depths) {
   int64_t total = 0;
   for (auto d : depths) total += d;

@@ -1,6 +1,7 @@
 // Minimal layers with timm/PyTorch parameter names (weight, bias) that allocate their parameters
 // uninitialised: construction is free even for 475M parameters, and initialisation is a separate
-// pass (init_timm_weights) that create_model runs only when weights are not about to be loaded.
+// pass (each family's Backbone::init_weights, models/timm_init.h) that create_model runs only when
+// weights are not about to be loaded.
 // torch::nn's own Linear/Conv2d initialise in their constructors, hence these.
 #pragma once
 #include <ATen/Tensor.h>
@@ -66,12 +67,8 @@ TORCH_MODULE(Mlp);
 // Stochastic depth per sample (timm's drop_path): identity when not training or p == 0.
 at::Tensor drop_path(const at::Tensor& x, double p, bool training);
 
-// timm-style init for every layer above inside `module`: Linear/Conv2d weights ~ N(0, std)
-// (timm's trunc_normal_ with bounds ±2 is effectively this), biases 0, norms weight 1 bias 0.
 // Stores every 4-D parameter (conv weights) in channels_last memory format.
 void to_channels_last(torch::nn::Module& module);
-
-void init_timm_weights(torch::nn::Module& module, double std = 0.02);
 
 // Stochastic-depth rates linearly spaced over all blocks, split per stage (timm's dp_rates).
 std::vector<std::vector<double>> drop_path_rates(double rate, const std::vector<int64_t>& depths);

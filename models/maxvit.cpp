@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/maxvit_rel_pos_bias.h"
+#include "models/timm_init.h"
+
 namespace wildreid::models {
 
 MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOptions& options)
@@ -43,21 +46,9 @@ MaxVit::MaxVit(const ModelSpec& spec, const MaxVitConfig& config, const ModelOpt
   head_norm_ = head_->register_module("norm", LayerNorm(config.num_features(), config.transformer_norm_eps));
   auto pre_logits = head_->register_module("pre_logits", std::make_shared<torch::nn::Module>());
   pre_logits_fc_ = pre_logits->register_module("fc", Linear(config.num_features(), config.head_hidden_size));
-  if (options.init_weights) {
-    init_timm_weights(*this, 0.02);
-    at::NoGradGuard no_grad;
-    for (auto& p : named_parameters()) {
-      const std::string& name = p.key();
-      const std::string suffix = "relative_position_bias_table";
-      if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-        p.value().normal_(0.0, 0.02);
-    }
-  }
   spec_.num_classes = options.num_classes;
-  if (options.num_classes > 0) {
+  if (options.num_classes > 0)
     head_fc_ = head_->register_module("fc", Linear(config.head_hidden_size, options.num_classes));
-    if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
-  }
   set_grad_checkpointing(options.grad_checkpointing);
   if (channels_last_) to_channels_last(*this);
 }
@@ -90,8 +81,46 @@ void MaxVit::reset_classifier(int64_t num_classes) {
   spec_.num_classes = num_classes;
   if (num_classes == 0) return;
   head_fc_ = head_->register_module("fc", Linear(config_.head_hidden_size, num_classes));
-  init_timm_weights(*head_fc_, 0.02);
+  timm_init::torch_default(timm_init::linear_layer("head.fc", head_fc_->weight, head_fc_->bias));
   head_fc_->to(head_norm_->weight.device(), head_norm_->weight.scalar_type());
+}
+
+// timm's MaxxVit with weight_init 'vit_eff' (the _tf_ configs): named_apply calls the init_weights
+// of the stem and of every block, so convolutions (stem, MBConv incl. squeeze-excite and shortcut)
+// get the efficientnet-like fan-out normal with zero bias, the attention Linears Xavier-uniform
+// with zero bias except the MLP's (normal 1e-6), relative-position tables normal(.02); the
+// NormMlp head keeps PyTorch's Linear default, norms their 1/0 and BatchNorm statistics reset.
+void MaxVit::init_weights() {
+  at::NoGradGuard no_grad;
+  for (const auto& layer : timm_init::layers(*this)) {
+    const std::string& name = layer.name;
+    auto attn = name.find(".attn_block.");
+    if (attn == std::string::npos) attn = name.find(".attn_grid.");
+    if (name.rfind("head.", 0) == 0) {
+      timm_init::torch_default(layer);
+    } else if (layer.conv) {
+      timm_init::fan_out_normal(layer);
+      timm_init::zero_bias(layer);
+    } else if (attn != std::string::npos && name.find(".mlp.", attn) != std::string::npos) {
+      timm_init::xavier_uniform(layer);
+      if (layer.bias.defined()) layer.bias.normal_(0.0, 1e-6);
+    } else {
+      timm_init::xavier_uniform(layer);
+      timm_init::zero_bias(layer);
+    }
+  }
+  timm_init::reset_layer_norms(*this);
+  for (const auto& m : modules(/*include_self=*/false)) {
+    if (auto* bn = dynamic_cast<MaxVitBatchNormActImpl*>(m.get())) {
+      bn->weight.fill_(1.0);
+      bn->bias.zero_();
+      bn->running_mean.zero_();
+      bn->running_var.fill_(1.0);
+      bn->num_batches_tracked.zero_();
+    } else if (auto* rel = dynamic_cast<MaxVitRelPosBiasImpl*>(m.get())) {
+      rel->relative_position_bias_table.normal_(0.0, 0.02);
+    }
+  }
 }
 
 void MaxVit::set_grad_checkpointing(bool enabled) {

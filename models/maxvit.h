@@ -27,6 +27,7 @@ class MaxVit : public Backbone {
   void reset_classifier(int64_t num_classes) override;
   std::vector<std::string> classifier_prefixes() const override { return {"head.fc."}; }
   void set_grad_checkpointing(bool enabled) override;
+  void init_weights() override;
 
   const MaxVitConfig& config() const { return config_; }
 

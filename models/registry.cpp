@@ -57,7 +57,9 @@ std::shared_ptr<Backbone> create_model(const std::string& name, const ModelOptio
   ModelSpec spec = entry.spec;
   spec.num_classes = options.num_classes;
   if (options.img_size > 0) spec.input_size = options.img_size;
-  return entry.create(spec, options);
+  auto model = entry.create(spec, options);
+  if (options.init_weights) model->init_weights();
+  return model;
 }
 
 int64_t count_parameters(const std::string& name, int64_t num_classes) {

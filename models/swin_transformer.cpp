@@ -8,6 +8,7 @@
 #include <string>
 
 #include "models/swin_legacy_layout.h"
+#include "models/timm_init.h"
 
 namespace wildreid::models {
 
@@ -51,17 +52,8 @@ SwinTransformer::SwinTransformer(const ModelSpec& spec, const SwinConfig& config
   }
   norm_ = register_module("norm", LayerNorm(config.num_features(), 1e-5));
   head_ = register_module("head", std::make_shared<torch::nn::Module>());
-  if (options.init_weights) {
-    init_timm_weights(*this, 0.02);
-    at::NoGradGuard no_grad;
-    for (auto& stage : stages_)
-      for (auto& block : stage->blocks()) block->attn->relative_position_bias_table.normal_(0.0, 0.02);
-  }
   spec_.num_classes = options.num_classes;
-  if (options.num_classes > 0) {
-    head_fc_ = head_->register_module("fc", Linear(config.num_features(), options.num_classes));
-    if (options.init_weights) init_timm_weights(*head_fc_, 0.02);
-  }
+  if (options.num_classes > 0) head_fc_ = head_->register_module("fc", Linear(config.num_features(), options.num_classes));
   set_grad_checkpointing(options.grad_checkpointing);
 }
 
@@ -89,8 +81,22 @@ void SwinTransformer::reset_classifier(int64_t num_classes) {
   spec_.num_classes = num_classes;
   if (num_classes == 0) return;
   head_fc_ = head_->register_module("fc", Linear(config_.num_features(), num_classes));
-  init_timm_weights(*head_fc_, 0.02);
+  timm_init::trunc_normal_zero_bias(timm_init::linear_layer("head.fc", head_fc_->weight, head_fc_->bias));
   head_fc_->to(norm_->weight.device(), norm_->weight.scalar_type());
+}
+
+// timm's SwinTransformer.init_weights(''): init_weights_vit_timm on every Linear (trunc-normal .02,
+// zero bias, the head included), relative-position tables trunc-normal(.02) (WindowAttention's own
+// init); the patch-embedding Conv2d and the LayerNorms keep PyTorch's defaults.
+void SwinTransformer::init_weights() {
+  at::NoGradGuard no_grad;
+  for (const auto& layer : timm_init::layers(*this)) {
+    if (layer.conv) timm_init::torch_default(layer);
+    else timm_init::trunc_normal_zero_bias(layer);
+  }
+  timm_init::reset_layer_norms(*this);
+  for (auto& stage : stages_)
+    for (auto& block : stage->blocks()) timm_init::trunc_normal(block->attn->relative_position_bias_table, 0.02);
 }
 
 void SwinTransformer::set_grad_checkpointing(bool enabled) {

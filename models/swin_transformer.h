@@ -25,6 +25,7 @@ class SwinTransformer : public Backbone {
   void reset_classifier(int64_t num_classes) override;
   std::vector<std::string> classifier_prefixes() const override { return {"head.fc."}; }
   void set_grad_checkpointing(bool enabled) override;
+  void init_weights() override;
   // Old-layout keys renamed, persisted index/mask buffers checked against ours and dropped.
   std::map<std::string, at::Tensor> adapt_checkpoint(std::map<std::string, at::Tensor> tensors) const override;
 

@@ -9,6 +9,7 @@
 #include "models/activation_checkpoint.h"
 #include "models/arch_overrides.h"
 #include "models/registry.h"
+#include "models/timm_init.h"
 
 namespace wildreid::models {
 
@@ -47,16 +48,24 @@ VisionTransformer::VisionTransformer(const ModelSpec& spec, const ViTConfig& c, 
   for (int64_t i = 0; i < c.depth; ++i)
     blocks_.push_back(blocks->register_module(std::to_string(i), ViTBlock(c, rates[i])));
   norm_ = register_module("norm", LayerNorm(c.embed_dim, 1e-6));
-  if (options.init_weights) {
-    init_timm_weights(*this, 0.02);
-    at::NoGradGuard no_grad;
-    pos_embed_.normal_(0.0, 0.02);
-    cls_token_.normal_(0.0, 1e-6);
+  if (options.num_classes > 0) head_ = register_module("head", Linear(c.embed_dim, options.num_classes));
+}
+
+// timm's VisionTransformer.init_weights(mode=''): pos_embed trunc-normal(.02), cls_token normal(1e-6),
+// init_weights_vit_timm on every Linear (trunc-normal .02, zero bias); the patch-embedding Conv2d
+// and the LayerNorms keep PyTorch's defaults.
+void VisionTransformer::init_weights() {
+  at::NoGradGuard no_grad;
+  for (const auto& layer : timm_init::layers(*this)) {
+    if (layer.conv) {
+      timm_init::torch_default(layer);
+    } else {
+      timm_init::trunc_normal_zero_bias(layer);
+    }
   }
-  if (options.num_classes > 0) {
-    head_ = register_module("head", Linear(c.embed_dim, options.num_classes));
-    if (options.init_weights) init_timm_weights(*head_, 0.02);
-  }
+  timm_init::reset_layer_norms(*this);
+  timm_init::trunc_normal(pos_embed_, 0.02);
+  cls_token_.normal_(0.0, 1e-6);
 }
 
 at::Tensor VisionTransformer::forward_features(const at::Tensor& input) {
@@ -87,7 +96,7 @@ void VisionTransformer::reset_classifier(int64_t num_classes) {
   spec_.num_classes = num_classes;
   if (num_classes <= 0) return;
   head_ = register_module("head", Linear(config_.embed_dim, num_classes));
-  init_timm_weights(*head_, 0.02);
+  timm_init::trunc_normal_zero_bias(timm_init::linear_layer("head", head_->weight, head_->bias));
   head_->to(norm_->weight.device());
 }
 

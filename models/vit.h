@@ -47,6 +47,7 @@ class VisionTransformer : public Backbone {
   void reset_classifier(int64_t num_classes) override;
   std::vector<std::string> classifier_prefixes() const override { return {"head."}; }
   void set_grad_checkpointing(bool enabled) override { grad_checkpointing_ = enabled; }
+  void init_weights() override;
   std::map<std::string, at::Tensor> adapt_checkpoint(std::map<std::string, at::Tensor> tensors) const override;
 
  private:

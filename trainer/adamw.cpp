@@ -3,6 +3,7 @@
 #include "trainer/adamw.h"
 
 #include <cmath>
+#include <optional>
 
 namespace wildreid::trainer {
 
@@ -35,20 +36,23 @@ int64_t AdamW::decayed_count() const {
   return n;
 }
 
-void AdamW::step(double lr) {
+void AdamW::step(double lr, const at::Tensor& found_inf) {
   std::vector<Slot*> decay, no_decay;
   for (auto& s : params_) {
     if (!s.param.grad().defined()) continue;
     (s.decay ? decay : no_decay).push_back(&s);
   }
   at::NoGradGuard no_grad;
-  step_group(decay, lr, options_.weight_decay);
-  step_group(no_decay, lr, 0.0);
+  step_group(decay, lr, options_.weight_decay, found_inf);
+  step_group(no_decay, lr, 0.0, found_inf);
 }
 
-void AdamW::step_group(const std::vector<Slot*>& group, double lr, double weight_decay) {
+void AdamW::step_group(const std::vector<Slot*>& group, double lr, double weight_decay,
+                       const at::Tensor& found_inf) {
   if (group.empty()) return;
   if (!options_.fused) {
+    // The reference formula (tests): reading the flag on the host is fine here.
+    if (found_inf.defined() && found_inf.item<float>() != 0.0f) return;
     for (Slot* s : group) {
       const at::Tensor grad = s->param.grad();
       s->step.add_(1);
@@ -76,10 +80,15 @@ void AdamW::step_group(const std::vector<Slot*>& group, double lr, double weight
       sqs.push_back(s->exp_avg_sq);
       steps.push_back(s->step);
     }
+    // As torch.optim.adamw._fused_adamw: count the step, let the kernel skip the update when
+    // found_inf is set, then take the count back for a skipped step.
     at::_foreach_add_(steps, 1);
+    std::optional<at::Tensor> inf;
+    if (found_inf.defined()) inf = found_inf.to(params.front().device());
     at::_fused_adamw_(params, grads, avgs, sqs, /*max_exp_avg_sqs=*/{}, steps, lr, options_.beta1,
                       options_.beta2, weight_decay, options_.eps, /*amsgrad=*/false,
-                      /*maximize=*/false);
+                      /*maximize=*/false, /*grad_scale=*/std::nullopt, inf);
+    if (inf) at::_foreach_sub_(steps, std::vector<at::Tensor>(steps.size(), inf->reshape({})));
   }
 }
 

@@ -28,7 +28,9 @@ class AdamW {
   AdamW(std::vector<std::pair<std::string, at::Tensor>> named_params, AdamWOptions options);
 
   // One update with learning rate `lr` using each parameter's .grad() (undefined grads skipped).
-  void step(double lr);
+  // With `found_inf` (float32 [1] on the parameters' device, as GradScaler::found_inf), the update
+  // is skipped on the device when it is 1 (step counters unchanged), without a host read.
+  void step(double lr, const at::Tensor& found_inf = {});
   int64_t decayed_count() const;    // parameters in the decay group
   int64_t num_params() const { return static_cast<int64_t>(params_.size()); }
 
@@ -43,7 +45,7 @@ class AdamW {
     at::Tensor param, exp_avg, exp_avg_sq, step;
     bool decay;
   };
-  void step_group(const std::vector<Slot*>& group, double lr, double weight_decay);
+  void step_group(const std::vector<Slot*>& group, double lr, double weight_decay, const at::Tensor& found_inf);
   std::vector<Slot> params_;
   AdamWOptions options_;
 };

@@ -40,7 +40,7 @@ at::Tensor GradScaler::scale_loss(const at::Tensor& loss) const {
   return loss * scale_.to(loss.dtype()).squeeze();
 }
 
-bool GradScaler::unscale_and_check(const std::vector<at::Tensor>& grads) {
+void GradScaler::unscale_and_check(const std::vector<at::Tensor>& grads) {
   found_inf_.zero_();
   // _amp_foreach_non_finite_check_and_unscale_ wants every tensor on the scale's device and one
   // dtype per call on CUDA; group by dtype to be safe.
@@ -53,7 +53,6 @@ bool GradScaler::unscale_and_check(const std::vector<at::Tensor>& grads) {
   const at::Tensor inv_scale = scale_.to(at::kDouble).reciprocal().to(at::kFloat);
   for (auto& group : by_dtype)
     if (!group.empty()) at::_amp_foreach_non_finite_check_and_unscale_(group, found_inf_, inv_scale);
-  return found_inf_.item<float>() != 0.0f;
 }
 
 void GradScaler::update() {

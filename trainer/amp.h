@@ -33,15 +33,20 @@ class GradScaler {
              double growth_factor = 2.0, double backoff_factor = 0.5);
 
   at::Tensor scale_loss(const at::Tensor& loss) const;  // loss x scale (identity when disabled)
-  // Divides grads by the scale in place; returns true when any is inf/nan.
-  bool unscale_and_check(const std::vector<at::Tensor>& grads);
+  // Divides grads by the scale in place and sets found_inf() to 1 when any is inf/nan, on the
+  // device (no host synchronisation).
+  void unscale_and_check(const std::vector<at::Tensor>& grads);
+  // float32 [1] on the scaler's device: 1 after unscale_and_check saw a non-finite gradient.
+  const at::Tensor& found_inf() const { return found_inf_; }
+  // float32 [1] on the scaler's device: the current scale.
+  const at::Tensor& scale_tensor() const { return scale_; }
   // After a step (taken or skipped): halves the scale on overflow, doubles it after
   // growth_interval finite steps.
   void update();
 
   bool enabled() const { return enabled_; }
-  double scale() const;
-  int64_t growth_tracker() const;
+  double scale() const;             // reads the device value (synchronises)
+  int64_t growth_tracker() const;   // idem
   // For checkpoints: {scale, growth_tracker} as tensors.
   std::vector<at::Tensor> state() const { return {scale_, growth_tracker_}; }
   void load_state(const std::vector<at::Tensor>& state);

@@ -81,6 +81,9 @@ const std::vector<Field>& fields() {
                 "stop after this many epochs without val accuracy improvement (0 = off)"),
       BOOL_FIELD("train.validate", validate, "validate at the end of each epoch"),
       INT_FIELD("train.log_every", log_every, "optimizer steps between progress lines"),
+      INT_FIELD("train.host_read_every", host_read_every,
+                "read step results on the host and agree on stopping every N steps "
+                "(0 = every step on CPU, log_every on CUDA, where a read waits for the GPU)"),
       STRING_FIELD("model.arch", model_arch, "timm architecture name"),
       INT_FIELD("model.img_size", model_img_size, "input side in pixels (0 = the architecture's)"),
       BOOL_FIELD("model.grad_checkpointing", model_grad_checkpointing, "activation checkpointing"),
@@ -123,6 +126,8 @@ const std::vector<Field>& fields() {
       INT_FIELD("checkpoint.every_steps", checkpoint_every_steps,
                 "also checkpoint every N optimizer steps (0 = end of epoch only)"),
       INT_FIELD("checkpoint.keep_last", checkpoint_keep_last, "checkpoints kept besides the best"),
+      FLOAT_FIELD("checkpoint.wait_timeout_s", checkpoint_wait_timeout_s,
+                  "seconds the other ranks wait for rank 0 to write a checkpoint (separate from cluster.timeout_s)"),
       FLOAT_FIELD("cluster.bucket_mib", bucket_mib, "gradient bucket size in MiB"),
       FLOAT_FIELD("cluster.timeout_s", collective_timeout_s, "collective timeout in seconds"),
       INT_FIELD("metrics.port", metrics_port,
@@ -135,6 +140,8 @@ const std::vector<Field>& fields() {
       STRING_FIELD("metrics.job", metrics_job, "`job` label on every metric, to tell runs apart in Prometheus"),
       INT_FIELD("debug.inject_inf_step", debug_inject_inf_step,
                 "tests only: put inf into a gradient at this optimizer step (-1 = never)"),
+      FLOAT_FIELD("debug.checkpoint_delay_s", debug_checkpoint_delay_s,
+                  "tests only: rank 0 sleeps this long in every checkpoint write (0 = never)"),
   };
   return table;
 }
@@ -222,6 +229,8 @@ void validate_config(const TrainConfig& c) {
   require(c.checkpoint_keep_last >= 1, "checkpoint.keep_last must be >= 1");
   require(c.max_nonfinite >= 1, "train.max_nonfinite must be >= 1");
   require(c.bucket_mib > 0, "cluster.bucket_mib must be > 0");
+  require(c.host_read_every >= 0, "train.host_read_every must be >= 0");
+  require(c.checkpoint_wait_timeout_s > 0, "checkpoint.wait_timeout_s must be > 0");
   require(c.metrics_port >= 0 && c.metrics_port < 65536, "metrics.port must be in [0, 65535]");
 }
 

@@ -32,6 +32,10 @@ struct TrainConfig {
   int64_t early_stopping_patience = 0;  // epochs without val-acc improvement; 0 = off
   bool validate = true;
   int64_t log_every = 10;
+  // Device results (loss, gradient norm, skip flags, phase times) are read on the host, and ranks
+  // agree on stopping, every N steps; 0 = auto: every step on CPU, log_every on CUDA (a read
+  // waits for the GPU). Checkpoints, epoch ends and the last step always read.
+  int64_t host_read_every = 0;
   // model
   std::string model_arch = "convnext_atto";
   int64_t model_img_size = 0;       // 0 = the architecture's default
@@ -58,6 +62,9 @@ struct TrainConfig {
   std::string resume = "auto";      // auto | off | PATH
   int64_t checkpoint_every_steps = 0;  // 0 = at the end of each epoch only
   int64_t checkpoint_keep_last = 2;
+  // How long the other ranks wait for rank 0 to write a checkpoint (independent of the step
+  // collectives' timeout: a multi-GB write plus fsync can take minutes).
+  double checkpoint_wait_timeout_s = 1800.0;
   // cluster
   double bucket_mib = 25.0;
   double collective_timeout_s = 60.0;
@@ -69,6 +76,7 @@ struct TrainConfig {
   std::string metrics_job = "wildreid";  // `job` label on every metric
   // debugging / tests
   int64_t debug_inject_inf_step = -1;  // add inf to one gradient at this optimizer step
+  double debug_checkpoint_delay_s = 0.0;  // rank 0 sleeps this long in every checkpoint write
 };
 
 }  // namespace wildreid::trainer

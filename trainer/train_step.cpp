@@ -3,30 +3,40 @@
 // over ranks makes W ranks x B equal one rank x W*B.
 #include "trainer/train_step.h"
 
-#include <chrono>
 #include <limits>
 
 namespace wildreid::trainer {
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-}  // namespace
 
-double clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm) {
+HostStepResult StepResult::read() const {
+  // One copy for the four scalars.
+  const at::Tensor host = at::stack({loss.to(at::kFloat), grad_norm.to(at::kFloat), skipped.to(at::kFloat),
+                                     loss_scale.to(at::kFloat).reshape({})})
+                              .cpu();
+  const float* v = host.data_ptr<float>();
+  HostStepResult out;
+  out.loss = v[0];
+  out.grad_norm = v[1];
+  out.skipped = v[2] != 0.0f;
+  out.loss_scale = v[3];
+  if (phases) out.phases = phases->read();
+  return out;
+}
+
+at::Tensor clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm) {
   std::vector<at::Tensor> defined;
   for (const auto& g : grads)
     if (g.defined()) defined.push_back(g);
-  if (defined.empty()) return 0.0;
+  if (defined.empty()) return at::zeros({}, at::kFloat);
   at::NoGradGuard no_grad;
   const auto norms = at::_foreach_norm(defined, 2);
   const at::Tensor total = at::stack(norms).to(at::kFloat).norm(2);
-  const double value = total.item<double>();
-  if (max_norm > 0 && value > max_norm) {
+  if (max_norm > 0) {
+    // clamp(max_norm / (norm + eps), max=1): multiplying by 1 when under the limit costs less
+    // than asking the host whether it is.
     const at::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
     at::_foreach_mul_(defined, coef);
   }
-  return value;
+  return total;
 }
 
 TrainStep::TrainStep(Forward forward, std::vector<at::Tensor> params, AdamW& optimizer,
@@ -46,29 +56,29 @@ at::Tensor TrainStep::loss(const at::Tensor& logits, const at::Tensor& labels) c
 StepResult TrainStep::run(const std::vector<MicroBatch>& micro, double lr, bool inject_inf) {
   TORCH_CHECK(!micro.empty(), "TrainStep::run: no micro-batches");
   StepResult result;
-  result.loss_scale = scaler_.scale();
   const at::Device device = params_.front().device();
+  result.phases = std::make_shared<PhaseClock>(device);
+  result.phases->start();
+  result.loss_scale = scaler_.scale_tensor().clone();
   const double parts = static_cast<double>(micro.size());
   at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
   for (size_t i = 0; i < micro.size(); ++i) {
     sync_.set_sync(i + 1 == micro.size());
     const at::Tensor images = micro[i].images.to(device, /*non_blocking=*/true);
     const at::Tensor labels = micro[i].labels.to(device, /*non_blocking=*/true);
-    auto start = std::chrono::steady_clock::now();
     at::Tensor loss;
     {
       AutocastScope autocast(options_.amp, device.type());
       loss = this->loss(forward_(images), labels);
     }
-    result.forward_s += seconds_since(start);
-    start = std::chrono::steady_clock::now();
+    result.phases->lap(Phase::kForward);
     scaler_.scale_loss(loss / parts).backward();
-    result.backward_s += seconds_since(start);
+    result.phases->lap(Phase::kBackward);
     loss_sum += loss.detach();
   }
-  result.allreduce_wait_s = sync_.finish();
+  sync_.finish();
+  result.phases->lap(Phase::kAllreduceWait);
 
-  const auto start = std::chrono::steady_clock::now();
   std::vector<at::Tensor> grads;
   grads.reserve(params_.size());
   for (const auto& p : params_) grads.push_back(p.grad());
@@ -79,18 +89,17 @@ StepResult TrainStep::run(const std::vector<MicroBatch>& micro, double lr, bool 
         break;
       }
   }
-  const bool non_finite = scaler_.unscale_and_check(grads);
-  if (non_finite) {
-    result.skipped = true;
-    result.grad_norm = std::numeric_limits<double>::quiet_NaN();
-  } else {
-    result.grad_norm = clip_grad_norm(grads, options_.clip_grad_norm);
-    optimizer_.step(lr);
-  }
+  scaler_.unscale_and_check(grads);
+  const at::Tensor found_inf = scaler_.found_inf();
+  const at::Tensor norm = clip_grad_norm(grads, options_.clip_grad_norm);
+  optimizer_.step(lr, found_inf);  // skips its update on the device when found_inf is set
   scaler_.update();
   for (auto& p : params_) p.mutable_grad().reset();
-  result.optimizer_s = seconds_since(start);
-  result.loss = loss_sum.item<double>() / parts;
+  result.phases->lap(Phase::kOptimizer);
+  result.skipped = found_inf.reshape({}).clone();
+  result.grad_norm = at::where(result.skipped > 0, at::full({}, std::numeric_limits<float>::quiet_NaN(), norm.options()),
+                               norm.to(device));
+  result.loss = loss_sum / parts;
   return result;
 }
 

@@ -3,15 +3,21 @@
 // micro-step, then unscale + non-finite check, global-norm clipping (after reduction, so every
 // rank clips identically), fused AdamW at the scheduled lr, and the loss-scaler update. It knows
 // nothing of MPI, HDF5 or OpenCV so it builds for the LibTorch-only GPU benchmark.
+// Nothing in a step waits for the device: the non-finite flag, the clip coefficient, the loss and
+// the norm stay device tensors (the fused optimizer skips its update itself when the flag is
+// set), and phase times are device events on CUDA. The caller reads results when it needs them
+// (StepResult::read), which on a GPU is the only host synchronisation of the step.
 #pragma once
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "trainer/adamw.h"
 #include "trainer/amp.h"
 #include "trainer/gradient_sync.h"
+#include "trainer/phase_clock.h"
 
 namespace wildreid::trainer {
 
@@ -26,16 +32,26 @@ struct StepOptions {
   double clip_grad_norm = 0.0;  // 0 = off (the norm is still computed and reported)
 };
 
-struct StepResult {
+// A step's results as host values (what StepResult::read returns).
+struct HostStepResult {
   double loss = 0;         // mean over micro-steps of this rank's loss
-  double grad_norm = 0;    // global norm after reduction, before clipping
+  double grad_norm = 0;    // global norm after reduction, before clipping; NaN when skipped
   bool skipped = false;    // non-finite gradients: no update
   double loss_scale = 1;   // scale used for this step
-  double forward_s = 0, backward_s = 0, allreduce_wait_s = 0, optimizer_s = 0;
+  PhaseTimes phases;
 };
 
-// Global L2 norm of `grads`; scales them in place so it is at most max_norm (if max_norm > 0).
-double clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm);
+// A step's results where they were computed (float32 scalars on the parameters' device).
+struct StepResult {
+  at::Tensor loss, grad_norm, skipped, loss_scale;  // skipped: 1 when non-finite, else 0
+  std::shared_ptr<PhaseClock> phases;
+  // Copies everything to the host (waits for the device).
+  HostStepResult read() const;
+};
+
+// Global L2 norm of `grads` as a device scalar; scales them in place so it is at most max_norm
+// (if max_norm > 0) with a coefficient computed on the device.
+at::Tensor clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm);
 
 class TrainStep {
  public:

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "checkpoints/retention.h"
 #include "checkpoints/training_state.h"
@@ -28,6 +29,7 @@
 #include "trainer/cluster_gradient_sync.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/rng_state.h"
+#include "trainer/step_readout.h"
 #include "trainer/stop_signal.h"
 #include "trainer/train_step.h"
 #include "trainer/validation.h"
@@ -101,16 +103,7 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   model_options.img_size = config.model_img_size;
   model_options.grad_checkpointing = config.model_grad_checkpointing;
   model_options.drop_path_rate = config.model_drop_path;
-  // Initialise after construction, once the model is owned by a shared_ptr: timm-style init
-  // walks modules() including the model itself, which LibTorch refuses inside a constructor.
-  model_options.init_weights = false;
-  auto model = models::create_model(config.model_arch, model_options);
-  models::init_timm_weights(*model, 0.02);
-  {
-    at::NoGradGuard no_grad;
-    for (auto& p : model->named_parameters())  // layer-scale gammas (timm ls_init_value)
-      if (p.key().size() >= 5 && p.key().compare(p.key().size() - 5, 5, "gamma") == 0) p.value().fill_(1e-6);
-  }
+  auto model = models::create_model(config.model_arch, model_options);  // timm's init for the family
   const int64_t img_size = config.model_img_size > 0 ? config.model_img_size : model->spec().input_size;
   if (!config.init_from.empty()) {
     fs::path source = config.init_from;
@@ -273,8 +266,13 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
         models::export_backbone(*model, run_dir / "best.safetensors");
       }
       checkpoints::apply_retention(ckpt_dir, static_cast<int>(config.checkpoint_keep_last));
+      if (config.debug_checkpoint_delay_s > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double>(config.debug_checkpoint_delay_s));
     }
-    group.barrier();
+    // The others wait for rank 0's write on the store, with a timeout of its own: writing and
+    // fsyncing several GB can take longer than any step collective is allowed to.
+    cluster.wait_for_rank0("writing checkpoint " + checkpoints::checkpoint_name(progress.step),
+                           std::chrono::milliseconds(static_cast<int64_t>(config.checkpoint_wait_timeout_s * 1000)));
     monitor.on_checkpoint(since(start));
   };
 
@@ -284,13 +282,39 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   micro.reserve(static_cast<size_t>(accumulation));
   bool stop = false, preempted = false;
   uint64_t decode_errors_reported = train_loader.skipped_records();  // for the metrics' deltas
+  // Device results are read on the host every `read_every` steps (step_readout.h).
+  const int64_t read_every = config.host_read_every > 0 ? config.host_read_every
+                             : device.is_cuda()         ? std::max<int64_t>(1, config.log_every)
+                                                        : 1;
+  StepReadout readout;
+  double epoch_loss = 0;
+  int64_t epoch_steps = 0;
+  // Reads the queued steps (collective: every rank at the same steps), publishes them in order and
+  // applies what they say: the non-finite streak, the epoch's loss, a stop asked by any rank.
+  auto read_steps = [&]() {
+    const Readout read = readout.read(group, stop_requested());
+    for (const ReadStep& s : read.steps) {
+      summary.skipped_steps += s.stats.skipped_nonfinite;
+      progress.nonfinite_streak = s.stats.skipped_nonfinite ? progress.nonfinite_streak + 1 : 0;
+      if (progress.nonfinite_streak >= config.max_nonfinite)
+        throw std::runtime_error("rank " + std::to_string(rank) + ": " + std::to_string(progress.nonfinite_streak) +
+                                 " non-finite steps in a row (last at step " + std::to_string(s.stats.step) +
+                                 "); lower optim.lr or use amp: fp16 loss scaling / bf16");
+      if (!s.stats.skipped_nonfinite) {
+        epoch_loss += s.mean_loss;
+        ++epoch_steps;
+      }
+      monitor.on_step(s.stats);
+    }
+    if (read.stop) stop = preempted = true;
+  };
   for (int64_t epoch = progress.sampler.epoch; epoch < config.epochs && !stop; ++epoch) {
     const data::SamplerState start_at = epoch == progress.sampler.epoch ? progress.sampler
                                                                        : data::SamplerState{epoch, 0};
     train_loader.start(start_at);
     int64_t step_in_epoch = static_cast<int64_t>(start_at.position) / samples_per_step;
-    double epoch_loss = 0;
-    int64_t epoch_steps = 0;
+    epoch_loss = 0;
+    epoch_steps = 0;
     while (step_in_epoch < steps_per_epoch && !stop) {
       const auto step_start = Clock::now();
       double data_wait = 0;
@@ -306,53 +330,31 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
       }
       const double lr = schedule.at_step(progress.step);
       const bool inject = config.debug_inject_inf_step == progress.step;
-      const StepResult result = train_step.run(micro, lr, inject);
+      StepResult result = train_step.run(micro, lr, inject);
       ++progress.step;
       ++step_in_epoch;
-      summary.skipped_steps += result.skipped;
-      progress.nonfinite_streak = result.skipped ? progress.nonfinite_streak + 1 : 0;
-      if (progress.nonfinite_streak >= config.max_nonfinite)
-        throw std::runtime_error("rank " + std::to_string(rank) + ": " + std::to_string(progress.nonfinite_streak) +
-                                 " non-finite steps in a row (last at step " + std::to_string(progress.step) +
-                                 "); lower optim.lr or use amp: fp16 loss scaling / bf16");
-      // One small collective per step: agree on stopping and average the loss for the log.
-      at::Tensor flags = at::tensor({stop_requested() ? 1.0 : 0.0, result.loss}, at::kDouble).to(group.device());
-      group.allreduce(flags, cluster::ReduceOp::kSum);
-      flags = flags.cpu();
-      preempted = flags[0].item<double>() > 0;
-      stop = preempted;
-      const double mean_loss = flags[1].item<double>() / world;
-      if (!result.skipped) {
-        epoch_loss += mean_loss;
-        ++epoch_steps;
-      }
 
-      monitoring::StepStats stats;
+      monitoring::StepStats stats;  // host-side fields; read_steps() fills in the device results
       stats.epoch = epoch;
       stats.step = progress.step;
       stats.images = samples_per_step;
       stats.global_images = samples_per_step * world;
-      stats.loss = result.loss;
       stats.lr = lr;
-      stats.grad_norm = result.grad_norm;
-      stats.loss_scale = result.loss_scale;
       stats.phases.data_wait = data_wait;
-      stats.phases.forward = result.forward_s;
-      stats.phases.backward = result.backward_s;
-      stats.phases.allreduce_wait = result.allreduce_wait_s;
-      stats.phases.optimizer = result.optimizer_s;
       stats.step_seconds = since(step_start);
-      stats.skipped_nonfinite = result.skipped;
       const uint64_t skipped_records = train_loader.skipped_records();
       stats.new_decode_errors = static_cast<int64_t>(skipped_records - decode_errors_reported);
       stats.prefetch_depth = static_cast<int64_t>(train_loader.prefetch_depth());
       decode_errors_reported = skipped_records;
       if (group.device().is_cuda())
         if (auto memory = monitoring::read_cuda_memory(group.device().index())) monitor.set_gpu_memory(*memory);
-      monitor.on_step(stats);
+      readout.push(std::move(stats), std::move(result));
 
       const bool at_limit = config.max_steps > 0 && progress.step >= config.max_steps;
       const bool periodic = config.checkpoint_every_steps > 0 && progress.step % config.checkpoint_every_steps == 0;
+      if (static_cast<int64_t>(readout.size()) >= read_every || at_limit || periodic ||
+          step_in_epoch == steps_per_epoch)
+        read_steps();
       // Mid-epoch checkpoint; at the epoch's end the epoch-end checkpoint below covers it.
       if ((stop || at_limit || periodic) && step_in_epoch < steps_per_epoch)
         save_checkpoint(train_loader.state(), false);

@@ -10,7 +10,10 @@ ValidationResult validate(models::Backbone& model, data::BatchLoader& loader, si
   const c10::Device device = model.parameters().front().device();
   at::NoGradGuard no_grad;
   model.eval();
-  double loss_sum = 0, correct = 0, count = 0;
+  // Sums stay on the device until the one allreduce at the end (no host sync per batch).
+  const auto f64 = at::TensorOptions().dtype(at::kDouble).device(device);
+  at::Tensor loss_sum = at::zeros({}, f64), correct = at::zeros({}, f64);
+  double count = 0;
   int64_t sample = 0;  // this rank's position in its share
   loader.start({epoch, 0});
   while (auto batch = loader.next()) {
@@ -20,20 +23,20 @@ ValidationResult validate(models::Backbone& model, data::BatchLoader& loader, si
     while (keep < n && static_cast<size_t>(group.rank() + (sample + keep) * group.size()) < split_size) ++keep;
     sample += n;
     if (keep == 0) continue;
-    const at::Tensor images = batch->images.narrow(0, 0, keep).to(device);
-    const at::Tensor labels = batch->labels.narrow(0, 0, keep).to(device);
+    const at::Tensor images = batch->images.narrow(0, 0, keep).to(device, /*non_blocking=*/true);
+    const at::Tensor labels = batch->labels.narrow(0, 0, keep).to(device, /*non_blocking=*/true);
     at::Tensor logits;
     {
       AutocastScope autocast(amp, device.type());
       logits = model.forward(images);
     }
     logits = logits.to(at::kFloat);
-    loss_sum += at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
-    correct += logits.argmax(1).eq(labels).sum().item<double>();
+    loss_sum += at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum);
+    correct += logits.argmax(1).eq(labels).sum();
     count += static_cast<double>(keep);
   }
   model.train();
-  at::Tensor totals = at::tensor({loss_sum, correct, count}, at::kDouble).to(group.device());
+  at::Tensor totals = at::stack({loss_sum, correct, at::full({}, count, f64)}).to(group.device());
   group.allreduce(totals, cluster::ReduceOp::kSum);
   totals = totals.cpu();
   ValidationResult result;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   cluster->process_group().barrier();
   const auto start = std::chrono::steady_clock::now();
   double wait = 0;
-  for (int64_t i = 0; i < steps; ++i) wait += step.run({data}, 1e-4).allreduce_wait_s;
+  for (int64_t i = 0; i < steps; ++i) wait += step.run({data}, 1e-4).read().phases.allreduce_wait;
   cluster->process_group().barrier();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (cluster->rank() == 0)

@@ -3,7 +3,12 @@
 //   throughput (default): bf16 steps of --arch at --img with --batch through our TrainStep,
 //     fused AdamW and the bucketed reducer on a world-size-1 NCCL process group; prints images/s
 //     and MFU (training FLOPs = 6 x forward GMACs per image, over --peak-tflops);
-//   --max-batch: the largest micro-batch that fits, with and without activation checkpointing.
+//     twice: reading every step's results on the host (a synchronisation per step, as the trainer
+//     did before its results stayed on the device) and reading them once at the end, with the
+//     ratio; then the per-phase GPU times (CUDA events) against the wall time per step;
+//   --max-batch: the largest micro-batch that fits, with and without activation checkpointing;
+//   --ckpt-equivalence: bf16 steps at lr 1e-3 with and without activation checkpointing from the
+//     same init and data: the losses and weights must agree (exit 1 otherwise).
 // Plain argv parsing (no CLI11: the GPU machine has only LibTorch).
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -13,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <vector>
 #include <string>
 
 #include "bench/train_step/step_model.h"
@@ -41,6 +47,7 @@ struct Args {
   int64_t img = 384, batch = 32, steps = 10, warmup = 3, classes = 1000;
   double gmacs = 179.2, peak_tflops = 989.0;
   bool max_batch = false;
+  bool ckpt_equivalence = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -60,10 +67,12 @@ Args parse(int argc, char** argv) {
     else if (k == "--gmacs") a.gmacs = std::stod(next());
     else if (k == "--peak-tflops") a.peak_tflops = std::stod(next());
     else if (k == "--max-batch") a.max_batch = true;
+    else if (k == "--ckpt-equivalence") a.ckpt_equivalence = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_gpu_step [--arch convnext_xlarge] [--img 384] [--batch 32] [--steps 10] [--warmup 3]\n"
-                   "                      [--classes 1000] [--gmacs 179.2] [--peak-tflops 989] [--max-batch]\n");
+                   "                      [--classes 1000] [--gmacs 179.2] [--peak-tflops 989] [--max-batch]\n"
+                   "                      [--ckpt-equivalence]\n");
       std::exit(k == "--help" ? 0 : 2);
     }
   }
@@ -72,7 +81,7 @@ Args parse(int argc, char** argv) {
 
 struct Rig {
   Rig(const Args& a, bool grad_ckpt, std::shared_ptr<cluster::ProcessGroup> group)
-      : m(bench::make_step_model(a.arch, a.classes, a.img, grad_ckpt, c10::Device(c10::kCUDA, 0))),
+      : m((at::manual_seed(0), bench::make_step_model(a.arch, a.classes, a.img, grad_ckpt, c10::Device(c10::kCUDA, 0)))),
         optimizer(m.named, {}),
         scaler(false, 1.0, 2000, c10::Device(c10::kCUDA, 0)),
         reducer(m.params, group),
@@ -97,6 +106,33 @@ bool fits(Rig& rig, const Args& a, int64_t batch) {
     c10::cuda::CUDACachingAllocator::emptyCache();
     return false;
   }
+}
+
+// bf16 training with and without activation checkpointing from the same init and data.
+int ckpt_equivalence(const Args& a, std::shared_ptr<cluster::ProcessGroup> group) {
+  std::vector<double> losses[2];
+  std::vector<at::Tensor> weights[2];
+  at::manual_seed(1);
+  std::vector<trainer::MicroBatch> data;
+  for (int i = 0; i < 3; ++i) data.push_back(bench::random_batch(a.batch, a.img, a.classes, c10::Device(c10::kCUDA, 0)));
+  for (int ckpt = 0; ckpt < 2; ++ckpt) {
+    Rig rig(a, ckpt == 1, group);
+    for (const auto& batch : data) losses[ckpt].push_back(rig.step.run({batch, batch}, 1e-3).read().loss);
+    for (const auto& p : rig.m.params) weights[ckpt].push_back(p.detach().cpu());
+  }
+  double weight_diff = 0;
+  for (size_t i = 0; i < weights[0].size(); ++i)
+    weight_diff = std::max(weight_diff, (weights[0][i] - weights[1][i]).abs().max().item<double>());
+  bool ok = weight_diff <= 1e-3;
+  std::printf("%s_ckpt_equivalence losses_plain", a.arch.c_str());
+  for (double l : losses[0]) std::printf(" %.5f", l);
+  std::printf(" losses_checkpointed");
+  for (size_t i = 0; i < losses[1].size(); ++i) {
+    std::printf(" %.5f", losses[1][i]);
+    ok = ok && std::abs(losses[1][i] - losses[0][i]) <= 1e-3 * std::abs(losses[0][i]);
+  }
+  std::printf(" max_weight_diff %.3g %s\n", weight_diff, ok ? "OK" : "MISMATCH");
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -126,20 +162,50 @@ int main(int argc, char** argv) {
     group->shutdown();
     return 0;
   }
+  if (a.ckpt_equivalence) {
+    const int rc = ckpt_equivalence(a, group);
+    group->shutdown();
+    return rc;
+  }
   Rig rig(a, false, group);
   const auto data = bench::random_batch(a.batch, a.img, a.classes, c10::Device(c10::kCUDA, 0));
   for (int64_t i = 0; i < a.warmup; ++i) rig.step.run({data}, 1e-5);
   c10::cuda::device_synchronize();
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < a.steps; ++i) rig.step.run({data}, 1e-5);
-  c10::cuda::device_synchronize();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double images_per_s = static_cast<double>(a.batch * a.steps) / seconds;
+  const std::string tag = a.arch + "_" + std::to_string(a.img) + "px_bf16_batch" + std::to_string(a.batch);
+  double per_mode[2] = {0, 0};
+  std::vector<trainer::StepResult> results;
+  for (int deferred = 0; deferred < 2; ++deferred) {
+    results.clear();
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < a.steps; ++i) {
+      results.push_back(rig.step.run({data}, 1e-5));
+      if (!deferred) results.back().read();  // the host sync of every step
+    }
+    c10::cuda::device_synchronize();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    per_mode[deferred] = static_cast<double>(a.batch * a.steps) / seconds;
+    std::printf("%s images_per_s_%s %.1f\n", tag.c_str(), deferred ? "results_read_once" : "results_read_every_step",
+                per_mode[deferred]);
+  }
+  std::printf("%s deferred_vs_every_step_ratio %.3f\n", tag.c_str(), per_mode[1] / per_mode[0]);
+  const double images_per_s = per_mode[1];
   const double mfu = images_per_s * 6.0 * a.gmacs * 1e9 / (a.peak_tflops * 1e12);
-  std::printf("%s_%lldpx_bf16_batch%lld images_per_s %.1f\n", a.arch.c_str(), static_cast<long long>(a.img),
-              static_cast<long long>(a.batch), images_per_s);
-  std::printf("%s_%lldpx_bf16_batch%lld mfu %.3f\n", a.arch.c_str(), static_cast<long long>(a.img),
-              static_cast<long long>(a.batch), mfu);
+  std::printf("%s images_per_s %.1f\n", tag.c_str(), images_per_s);
+  std::printf("%s mfu %.3f\n", tag.c_str(), mfu);
+  // GPU time per phase (events) against the wall time of a step: they should add up.
+  trainer::PhaseTimes sum;
+  for (const auto& r : results) {
+    const auto p = r.read().phases;
+    sum.forward += p.forward;
+    sum.backward += p.backward;
+    sum.allreduce_wait += p.allreduce_wait;
+    sum.optimizer += p.optimizer;
+  }
+  const double n = static_cast<double>(results.size());
+  const double phases = (sum.forward + sum.backward + sum.allreduce_wait + sum.optimizer) / n;
+  std::printf("%s phase_ms forward %.2f backward %.2f allreduce_wait %.2f optimizer %.2f sum %.2f wall_per_step %.2f\n",
+              tag.c_str(), 1e3 * sum.forward / n, 1e3 * sum.backward / n, 1e3 * sum.allreduce_wait / n,
+              1e3 * sum.optimizer / n, 1e3 * phases, 1e3 * a.batch / images_per_s);
   group->shutdown();
   return 0;
 }

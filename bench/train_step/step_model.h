@@ -25,10 +25,8 @@ inline StepModel make_step_model(const std::string& arch, int64_t classes, int64
   options.num_classes = classes;
   options.img_size = img;
   options.grad_checkpointing = grad_ckpt;
-  options.init_weights = false;
   StepModel out;
   out.model = models::create_model(arch, options);
-  models::init_timm_weights(*out.model, 0.02);
   out.model->to(device);
   out.model->train();
   for (const auto& item : out.model->named_parameters()) {

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "cluster/cluster.h"
+#include "cluster/gpu_assignment.h"
 #include "cluster/gradient_reducer.h"
 #include "cluster/rendezvous_store.h"
 #include "cluster/single_process_group.h"
@@ -105,6 +106,79 @@ TEST(GradientReducer, NoSyncStepsIssueNothingAndSyncStepOnePerBucket) {
   EXPECT_TRUE(fc1->weight.grad().equal(local));  // world 1: the average is the local sum
   ASSERT_TRUE(unused->weight.grad().defined());
   EXPECT_EQ(unused->weight.grad().abs().sum().item<float>(), 0.0f);
+}
+
+// Channels-last conv weights (what ModelOptions::channels_last makes) and a parameter unused this
+// step: after finish() every grad has its parameter's strides, in both reducer modes, so the fused
+// AdamW kernel (which on CUDA rejects mismatched strides) steps them; the reduced values are the
+// local grads (world 1).
+TEST(GradientReducer, GradsKeepTheParameterLayout) {
+  for (bool as_view : {false, true}) {
+    auto group = std::make_shared<SingleProcessGroup>();
+    auto w1 = at::randn({8, 3, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true);
+    auto w2 = at::randn({4, 8, 1, 1}).contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true);
+    auto unused = at::randn({6, 4, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true);
+    std::vector<at::Tensor> params{w1, w2, unused};
+    GradientReducerOptions opts;
+    opts.gradient_as_bucket_view = as_view;
+    opts.bucket_cap_bytes = 1024;  // several buckets
+    GradientReducer reducer(params, group, opts);
+    for (int step = 0; step < 2; ++step) {
+      reducer.set_sync(true);
+      auto x = at::randn({2, 3, 10, 10}).contiguous(at::MemoryFormat::ChannelsLast);
+      at::conv2d(at::relu(at::conv2d(x, w1)), w2).pow(2).mean().backward();
+      const auto local1 = w1.grad().clone(), local2 = w2.grad().clone();
+      reducer.finish();
+      for (const auto& p : params) {
+        ASSERT_TRUE(p.grad().defined());
+        EXPECT_EQ(p.grad().strides(), p.strides()) << "as_view " << as_view << " step " << step;
+      }
+      EXPECT_TRUE(at::allclose(w1.grad(), local1)) << "as_view " << as_view;
+      EXPECT_TRUE(at::allclose(w2.grad(), local2)) << "as_view " << as_view;
+      EXPECT_EQ(unused.grad().abs().sum().item<float>(), 0.0f);
+      // The fused optimizer steps all three (one call, as trainer/adamw does).
+      std::vector<at::Tensor> ps{w1, w2, unused}, grads, avgs, sqs, steps;
+      for (auto& p : ps) {
+        grads.push_back(p.grad());
+        avgs.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+        sqs.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+        steps.push_back(at::ones({}));
+      }
+      at::NoGradGuard no_grad;
+      at::_fused_adamw_(ps, grads, avgs, sqs, {}, steps, 1e-3, 0.9, 0.999, 0.01, 1e-8, false, false);
+      for (auto& p : ps) {
+        EXPECT_TRUE(at::isfinite(p).all().item<bool>());
+        if (!as_view) p.mutable_grad().reset();
+        else p.mutable_grad().zero_();
+      }
+    }
+  }
+}
+
+// mpirun (every rank sees every GPU of its node) and Slurm --gpus-per-task or a per-rank
+// CUDA_VISIBLE_DEVICES (each rank sees one) both get a GPU per rank from local_rank % visible.
+TEST(GpuAssignment, LocalRankModuloVisibleDevices) {
+  for (int local = 0; local < 8; ++local) EXPECT_EQ(choose_cuda_device(local, local, 8), local);
+  for (int local = 0; local < 8; ++local) EXPECT_EQ(choose_cuda_device(local, local, 1), 0);
+  EXPECT_EQ(choose_cuda_device(5, 5, 4), 1);
+  try {
+    choose_cuda_device(3, 1, 0);
+    ADD_FAILURE() << "no visible GPU must be an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 3"), std::string::npos) << e.what();
+  }
+}
+
+// Only the same physical GPU chosen twice is an error, whatever the counts were.
+TEST(GpuAssignment, TwoRanksOnOneGpuAreNamed) {
+  EXPECT_NO_THROW(check_distinct_gpus({"GPU-a", "GPU-b", "GPU-c"}));  // one visible GPU each, all different
+  try {
+    check_distinct_gpus({"GPU-a", "GPU-b", "GPU-c", "GPU-b"});  // 4 ranks, 3 GPUs seen by all
+    ADD_FAILURE() << "a shared GPU must be an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("ranks 1 and 3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("GPU-b"), std::string::npos) << e.what();
+  }
 }
 
 TEST(GradientReducer, OverlapOffStartsEveryBucketInFinish) {

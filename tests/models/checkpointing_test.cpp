@@ -1,7 +1,8 @@
 // Activation checkpointing: the same gradients as without it (also with drop-path, which needs the
-// RNG state restored), and a lower peak of live CPU tensor bytes during forward+backward, measured
+// RNG state restored), no stale autocast weight casts left by the recompute, and a lower peak of live CPU tensor bytes during forward+backward, measured
 // by a counting wrapper installed as LibTorch's CPU allocator.
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "models/activation_checkpoint.h"
 #include "models/registry.h"
 
 using namespace wildreid::models;
@@ -150,4 +152,52 @@ TEST(ActivationCheckpointing, LowersPeakTensorMemory) {
   EXPECT_GT(plain, 0);
   EXPECT_GT(ckpt, 0);
   EXPECT_LT(ckpt, plain);
+}
+
+namespace {
+// An autocast region entered and left as torch.autocast does (and trainer/amp.h's AutocastScope,
+// which this library cannot see): nesting count, cast cache cleared when the outermost one exits.
+struct Bf16AutocastRegion {
+  Bf16AutocastRegion() {
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~Bf16AutocastRegion() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+  }
+};
+}  // namespace
+
+// The recompute in backward is an autocast region of its own: the low-precision weight casts it
+// makes must not outlive it, or the next step's forward (after the weights changed in place, as
+// the optimizer changes them) runs on the previous step's weights.
+TEST(ActivationCheckpointing, RecomputeUnderAutocastLeavesNoStaleWeightCasts) {
+  at::manual_seed(0);
+  at::Tensor w = at::randn({16, 16}).requires_grad_(true);
+  at::Tensor x = at::randn({4, 16}).requires_grad_(true);
+  BlockFn block = [&w](const at::Tensor& t) { return at::linear(t, w); };
+  for (int step = 0; step < 3; ++step) {
+    at::Tensor y;
+    {
+      Bf16AutocastRegion autocast;
+      y = checkpoint_block(block, x);
+    }
+    const at::Tensor expected = at::linear(x.detach().to(at::kBFloat16), w.detach().to(at::kBFloat16));
+    EXPECT_LT((y.detach().to(at::kFloat) - expected.to(at::kFloat)).abs().max().item<double>(), 1e-2)
+        << "step " << step << ": the checkpointed forward did not use the current weights";
+    y.to(at::kFloat).pow(2).sum().backward();
+    {
+      at::NoGradGuard no_grad;
+      w.sub_(w.grad() * 0.5);  // an in-place update, as the optimizer makes
+      w.mutable_grad().reset();
+      x.mutable_grad().reset();
+    }
+    // Nothing from the recompute is left in autocast's cache: a cast through it now gives the
+    // current weight.
+    Bf16AutocastRegion autocast;
+    const at::Tensor cast = at::autocast::cached_cast(at::kBFloat16, w, at::kCPU);
+    EXPECT_TRUE(at::equal(cast, w.detach().to(at::kBFloat16))) << "step " << step << ": stale cast of w cached";
+  }
 }

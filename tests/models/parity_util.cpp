@@ -77,10 +77,41 @@ void expect_timm_parity(const std::string& fixture_name, double tolerance) {
   EXPECT_LE(r.logits, tolerance) << fixture_name << " logits";
 }
 
+std::string python_interpreter() {
+  const char* env = std::getenv("WILDREID_PYTHON");
+  return env && *env ? env : WILDREID_PYTHON_DEFAULT;
+}
+
+std::filesystem::path source_dir() { return WILDREID_SOURCE_DIR; }
+
+std::string run_python_oracle(const std::string& script, const std::vector<std::string>& args) {
+  auto quote = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string cmd = quote(python_interpreter()) + " " + quote((source_dir() / "tools" / script).string());
+  for (const auto& a : args) cmd += " " + quote(a);
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) {
+    ADD_FAILURE() << "cannot start " << cmd;
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status != 0) {
+    ADD_FAILURE() << cmd << " exited with status " << status;
+    return "";
+  }
+  return out;
+}
+
 void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
                             int64_t num_classes, const at::Tensor& x) {
-  const char* env = std::getenv("WILDREID_PYTHON");
-  const std::string python = env && *env ? env : WILDREID_PYTHON_DEFAULT;
+  const std::string python = python_interpreter();
   model.eval();
   at::NoGradGuard no_grad;
   at::Tensor features = model.forward_features(x);

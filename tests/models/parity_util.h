@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "models/backbone.h"
 
@@ -33,6 +34,14 @@ ParityResult run_timm_parity(const std::string& fixture_name);
 
 // gtest assertions: each output within `tolerance` max abs of timm's.
 void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4);
+
+// The Python interpreter with timm ($WILDREID_PYTHON, else the one CMake found torch with) and the
+// source tree, for tests that run an oracle script from tools/ or tests/.
+std::string python_interpreter();
+std::filesystem::path source_dir();
+// Runs `python tools/SCRIPT args...` and returns its stdout; a gtest failure (and "") when it exits
+// non-zero. Arguments are single-quoted for the shell.
+std::string run_python_oracle(const std::string& script, const std::vector<std::string>& args);
 
 // Exports `model`, runs it on `x`, and has Python timm ($WILDREID_PYTHON, else the interpreter
 // CMake found torch with) reload the file through tests/models/timm_roundtrip.py and reproduce

@@ -221,6 +221,49 @@ TEST_F(DistributedTraining, KilledRankMakesTheOtherExitNonZeroAndCheckpointLoads
   EXPECT_NO_THROW(checkpoints::load_training_state(*latest));
 }
 
+// Step results read on the host every 3 steps (what a GPU run does by default, every log_every
+// steps) instead of every step change nothing: the same weights bit for bit and the same logged
+// per-step losses, gradient norms and loss scales.
+TEST_F(DistributedTraining, DeferredHostReadsGiveTheSameRun) {
+  auto sets = kDeterministic;
+  sets.insert(sets.end(), {"train.max_steps=7", "train.micro_batch=4", "train.log_every=1", "optim.clip_grad_norm=0.5"});
+  auto every = sets, deferred = sets;
+  every.push_back("train.host_read_every=1");
+  deferred.push_back("train.host_read_every=3");
+  ASSERT_EQ(run(mpirun(2) + train_command("reads_every", every)), 0);
+  ASSERT_EQ(run(mpirun(2) + train_command("reads_deferred", deferred)), 0);
+  const auto a = final_weights("reads_every"), b = final_weights("reads_deferred");
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(at::equal(tensor, b.at(name))) << name;
+  auto step_records = [](const std::string& name) {
+    std::vector<std::string> out;
+    std::ifstream in(g_root / name / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("\"type\":\"step\"") == std::string::npos) continue;
+      auto pick = [&](const std::string& key) {
+        const auto at = line.find("\"" + key + "\":");
+        return at == std::string::npos ? std::string("?") : line.substr(at, line.find_first_of(",}", at) - at);
+      };
+      out.push_back(pick("step") + " " + pick("loss") + " " + pick("grad_norm") + " " + pick("loss_scale"));
+    }
+    return out;
+  };
+  const auto ra = step_records("reads_every"), rb = step_records("reads_deferred");
+  EXPECT_EQ(ra.size(), 7u);
+  EXPECT_EQ(ra, rb);
+}
+
+// Rank 0 writing a checkpoint for longer than the collective timeout does not fail the job: the
+// other rank waits on the store with checkpoint.wait_timeout_s, not in a collective.
+TEST_F(DistributedTraining, SlowCheckpointWriteOutlastsCollectiveTimeout) {
+  auto sets = kDeterministic;
+  sets.insert(sets.end(), {"train.max_steps=3", "train.micro_batch=4", "checkpoint.every_steps=1",
+                           "cluster.timeout_s=4", "debug.checkpoint_delay_s=9"});
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(run(mpirun(2) + train_command("slow_ckpt", sets)), 0);
+  EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::seconds(18));  // the writes did take long
+  EXPECT_TRUE(fs::exists(g_root / "slow_ckpt/checkpoints/step-000000003"));
+}
+
 TEST_F(DistributedTraining, TinyModelLearnsWellAboveChance) {
   // 6 identities (2 per synth dataset; chance 1/6 = 0.167), 156 train / 36 val images, 2 ranks,
   // convnext_atto from scratch at 64 px, 10 epochs of 9 steps. Measured: best val top-1 0.389.

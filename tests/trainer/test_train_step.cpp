@@ -4,6 +4,7 @@
 // layers only, so results do not depend on how a batch is split.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "trainer/adamw.h"
@@ -80,8 +81,8 @@ TEST(TrainStep, AccumulationFourQuartersEqualsOneBatch) {
   ASSERT_EQ(max_abs_diff(whole.params, quarters.params), 0.0);
   for (int k = 0; k < 3; ++k) {
     const MicroBatch batch = make_batch(16, 100 + k);
-    const auto a = whole.step->run({batch}, 1e-2);
-    const auto b = quarters.step->run(split(batch, 4), 1e-2);
+    const auto a = whole.step->run({batch}, 1e-2).read();
+    const auto b = quarters.step->run(split(batch, 4), 1e-2).read();
     EXPECT_FALSE(a.skipped);
     EXPECT_NEAR(a.loss, b.loss, 1e-5);
     EXPECT_NEAR(a.grad_norm, b.grad_norm, 1e-5);
@@ -100,14 +101,35 @@ TEST(TrainStep, Fp16InjectedInfSkipsStepAndHalvesScale) {
   std::vector<at::Tensor> before;
   for (auto& p : rig.params) before.push_back(p.detach().clone());
   const double scale_before = rig.scaler.scale();
-  const auto result = rig.step->run({make_batch(8, 1)}, 1e-2, /*inject_inf=*/true);
+  const auto result = rig.step->run({make_batch(8, 1)}, 1e-2, /*inject_inf=*/true).read();
   EXPECT_TRUE(result.skipped);
+  EXPECT_TRUE(std::isnan(result.grad_norm));
   EXPECT_EQ(max_abs_diff(before, rig.params), 0.0);
   EXPECT_DOUBLE_EQ(rig.scaler.scale(), scale_before * 0.5);
-  const auto next = rig.step->run({make_batch(8, 2)}, 1e-2);
+  const auto next = rig.step->run({make_batch(8, 2)}, 1e-2).read();
   EXPECT_FALSE(next.skipped);
   EXPECT_GT(max_abs_diff(before, rig.params), 0.0);
   EXPECT_EQ(rig.scaler.growth_tracker(), 1);
+}
+
+// On CPU the phases are host time between marks: each is positive and together they are the
+// step (the rest is a few tensor allocations).
+TEST(TrainStep, PhaseTimesAddUpToTheStep) {
+  StepOptions options;
+  Rig rig(options);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const MicroBatch batch{at::randn({32, 3, 64, 64}, gen), at::randint(0, 5, {32}, gen)};  // a step of some ms
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = rig.step->run(split(batch, 2), 1e-2).read();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto& p = result.phases;
+  EXPECT_GT(p.forward, 0);
+  EXPECT_GT(p.backward, 0);
+  EXPECT_GE(p.allreduce_wait, 0);
+  EXPECT_GT(p.optimizer, 0);
+  const double sum = p.forward + p.backward + p.allreduce_wait + p.optimizer;
+  EXPECT_LE(sum, wall);
+  EXPECT_GE(sum, 0.8 * wall) << "phases " << sum << " s of a " << wall << " s step";
 }
 
 TEST(TrainStep, ScalerGrowsAfterGrowthInterval) {
@@ -115,7 +137,8 @@ TEST(TrainStep, ScalerGrowsAfterGrowthInterval) {
   auto g = at::ones({3});
   for (int i = 0; i < 2; ++i) {
     auto copy = g.clone();
-    EXPECT_FALSE(scaler.unscale_and_check({copy}));
+    scaler.unscale_and_check({copy});
+    EXPECT_EQ(scaler.found_inf().item<float>(), 0.0f);
     scaler.update();
   }
   EXPECT_DOUBLE_EQ(scaler.scale(), 16.0);
@@ -130,7 +153,7 @@ TEST(TrainStep, Bf16AutocastRunsOnCpu) {
     EXPECT_EQ(rig.net->forward(make_batch(2, 3).images).scalar_type(), at::kBFloat16);
   }
   EXPECT_EQ(rig.net->forward(make_batch(2, 3).images).scalar_type(), at::kFloat);
-  const auto result = rig.step->run({make_batch(8, 4)}, 1e-2);
+  const auto result = rig.step->run({make_batch(8, 4)}, 1e-2).read();
   EXPECT_FALSE(result.skipped);
   EXPECT_TRUE(std::isfinite(result.loss));
   for (auto& p : rig.params) EXPECT_EQ(p.scalar_type(), at::kFloat);  // fp32 master weights
@@ -142,8 +165,49 @@ TEST(TrainStep, NonFiniteLossIsSkippedInFp32) {
   for (auto& p : rig.params) before.push_back(p.detach().clone());
   MicroBatch batch = make_batch(4, 5);
   batch.images[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_TRUE(rig.step->run({batch}, 1e-2).skipped);
+  EXPECT_TRUE(rig.step->run({batch}, 1e-2).read().skipped);
   EXPECT_EQ(max_abs_diff(before, rig.params), 0.0);
+  // The skipped step did not count: Adam's step counters are unchanged.
+  for (const auto& [name, t] : rig.optimizer->state_dict())
+    if (name.rfind("step/", 0) == 0) EXPECT_EQ(t.item<float>(), 0.0f) << name;
+}
+
+// The clip coefficient is computed on the device; the result is the host formula's
+// (scale by max_norm / (norm + 1e-6) only when norm > max_norm).
+TEST(TrainStep, DeviceClipMatchesHostFormula) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  for (double max_norm : {0.5, 1e3}) {
+    std::vector<at::Tensor> grads{at::randn({10, 4}, gen), at::randn({7}, gen)};
+    std::vector<at::Tensor> expected;
+    double norm = 0;
+    for (auto& g : grads) norm += g.pow(2).sum().item<double>();
+    norm = std::sqrt(norm);
+    for (auto& g : grads) expected.push_back(norm > max_norm ? g * (max_norm / (norm + 1e-6)) : g.clone());
+    const at::Tensor reported = clip_grad_norm(grads, max_norm);
+    EXPECT_NEAR(reported.item<double>(), norm, 1e-4 * norm);
+    EXPECT_LE(max_abs_diff(grads, expected), 1e-6) << "max_norm " << max_norm;
+  }
+}
+
+// A skipped step followed by a normal one gives the weights of the normal step alone (the fused
+// kernel's device-side skip leaves parameters, moments and counters untouched).
+TEST(AdamW, DeviceSkipLeavesStateUntouched) {
+  auto make = [] {
+    at::manual_seed(5);
+    return at::randn({6, 3}).requires_grad_(true);
+  };
+  at::Tensor a = make(), b = make();
+  AdamW skipping({{"w", a}}, AdamWOptions{}), plain({{"w", b}}, AdamWOptions{});
+  const at::Tensor grad = at::randn({6, 3});
+  a.mutable_grad() = grad.clone();
+  skipping.step(1e-2, at::ones({1}));
+  EXPECT_TRUE(at::equal(a, b));
+  a.mutable_grad() = grad.clone();
+  b.mutable_grad() = grad.clone();
+  skipping.step(1e-2, at::zeros({1}));
+  plain.step(1e-2);
+  EXPECT_TRUE(at::equal(a, b));
+  EXPECT_TRUE(at::equal(skipping.state_dict().at("step/w"), plain.state_dict().at("step/w")));
 }
 
 TEST(AdamW, FusedMatchesReferenceFormula) {
