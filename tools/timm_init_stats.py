@@ -34,9 +34,9 @@ def stats(model):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    torch.manual_seed(0)
     result = {}
     for case in json.loads(sys.argv[1]):
+        torch.manual_seed(0)
         model = timm.create_model(case["timm_name"], pretrained=False, **case.get("kwargs", {}))
         result[case["case"]] = stats(model)
     json.dump(result, sys.stdout)

@@ -59,22 +59,17 @@ Stats stats_of(const at::Tensor& t) {
           q(0.5), q(0.99)};
 }
 
-nlohmann::json timm_stats() {
-  static const nlohmann::json result = [] {
-    nlohmann::json request = nlohmann::json::array();
-    for (const auto& c : cases()) {
-      nlohmann::json kwargs = nlohmann::json::parse(c.overrides);
-      kwargs["num_classes"] = kClasses;
-      request.push_back({{"case", c.name}, {"timm_name", c.timm_name}, {"kwargs", kwargs}});
-    }
-    const std::string out = wildreid::testing::run_python_oracle("timm_init_stats.py", {request.dump()});
-    return out.empty() ? nlohmann::json::object() : nlohmann::json::parse(out);
-  }();
-  return result;
+// One oracle run per case (a fresh timm model after torch.manual_seed(0)).
+nlohmann::json timm_stats(const Case& c) {
+  nlohmann::json kwargs = nlohmann::json::parse(c.overrides);
+  kwargs["num_classes"] = kClasses;
+  const nlohmann::json request = nlohmann::json::array({{{"case", c.name}, {"timm_name", c.timm_name}, {"kwargs", kwargs}}});
+  const std::string out = wildreid::testing::run_python_oracle("timm_init_stats.py", {request.dump()});
+  return out.empty() ? nlohmann::json::object() : nlohmann::json::parse(out);
 }
 
 void expect_init_matches_timm(const Case& c) {
-  const nlohmann::json reference = timm_stats();
+  const nlohmann::json reference = timm_stats(c);
   ASSERT_TRUE(reference.contains(c.name)) << "oracle gave no statistics for " << c.name;
   models::ModelOptions options;
   options.num_classes = kClasses;

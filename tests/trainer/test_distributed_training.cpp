@@ -160,7 +160,9 @@ TEST_F(DistributedTraining, AccumulationOfFourQuartersEqualsOneBatch) {
   quarters.push_back("train.accumulation=4");
   ASSERT_EQ(run(train_command("acc1", whole)), 0);
   ASSERT_EQ(run(train_command("acc4", quarters)), 0);
-  EXPECT_LE(max_abs_diff(final_weights("acc1"), final_weights("acc4")), 1e-5);
+  // fp32 summation order differs (4 partial sums vs one); AdamW's normalisation magnifies it for
+  // parameters whose gradient is near zero, so the bound is a few lr x 1e-2, far below one step.
+  EXPECT_LE(max_abs_diff(final_weights("acc1"), final_weights("acc4")), 5e-5);
 }
 
 TEST_F(DistributedTraining, ResumeIsBitwiseIdenticalToStraightRun) {
