@@ -19,6 +19,7 @@ class Pca {
   bool fitted() const { return components_.defined(); }
   int64_t components() const { return components_.defined() ? components_.size(1) : 0; }
   double explained_fraction() const { return explained_; }  // of the kept components
+  const at::Tensor& basis() const { return components_; }    // [d, k], orthonormal columns
 
  private:
   at::Tensor mean_;        // [d]

@@ -40,7 +40,7 @@ class IdentifyCommand : public data::testing::TempDirTest {
   }
   data::testing::RunResult identify(const std::string& out, const std::string& extra,
                                     const std::string& config = "configs/identify_global.yaml") {
-    return run_trainer("identify --quiet --threads 2 --config " + config + " --embeddings " + quoted(embeddings_) +
+    return run_trainer("identify --quiet --threads 1 --config " + config + " --embeddings " + quoted(embeddings_) +
                        " --out " + quoted(dir_ / out) + " " + extra);
   }
   double score(const std::string& out) {
