@@ -44,12 +44,12 @@ constexpr SynthDataset kWildlifeReid10kDatasets[] = {
 constexpr uint64_t kWildlifeReid10kStream = 100;
 
 struct Photo {
-  uint64_t stream;   // dataset's render stream
-  SynthSpecies kind;
-  int individual;    // >= identities: unknown
-  int index;
-  bool query;        // AnimalCLEF query / WildlifeReID-10k test
-  bool known;
+  uint64_t stream = 0;  // dataset's render stream
+  SynthSpecies kind = SynthSpecies::kTurtle;
+  int individual = 0;   // >= identities: unknown
+  int index = 0;
+  bool query = false;   // AnimalCLEF query / WildlifeReID-10k test
+  bool known = true;
   std::string image_id, identity, path, date, orientation, species, dataset, cluster_id;
 };
 
@@ -84,7 +84,13 @@ std::vector<Photo> plan_animalclef(const SynthOptions& o) {
       const bool known = ind < o.identities;
       const int count = known ? o.images : unknown_photos;
       for (int k = 0; k < count; ++k) {
-        Photo p{d + 1, kClefDatasets[d].kind, ind, k, !known || k >= count - known_query, known};
+        Photo p;
+        p.stream = d + 1;
+        p.kind = kClefDatasets[d].kind;
+        p.individual = ind;
+        p.index = k;
+        p.query = !known || k >= count - known_query;
+        p.known = known;
         p.identity = identity_name(d, ind);
         p.dataset = kClefDatasets[d].name;
         SynthRng meta = SynthRng::stream(o.seed, d + 1, static_cast<uint64_t>(ind) + 1, static_cast<uint64_t>(k) + 1000003);
@@ -121,7 +127,13 @@ std::vector<Photo> plan_wildlifereid10k(const SynthOptions& o) {
       char identity[64];
       std::snprintf(identity, sizeof identity, "%s_%04d", ds.name, ind + 1);
       for (int k = 0; k < count; ++k) {
-        Photo p{stream, ds.kind, ind, k, k >= count - test, known};
+        Photo p;
+        p.stream = stream;
+        p.kind = ds.kind;
+        p.individual = ind;
+        p.index = k;
+        p.query = k >= count - test;
+        p.known = known;
         p.identity = identity;
         p.dataset = ds.name;
         p.species = ds.species;
