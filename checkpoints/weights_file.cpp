@@ -1,11 +1,11 @@
 // See weights_file.h. The format is told by the file's first bytes, not its name (a hub download
-// may be renamed): "PK\x03\x04" is the zip that torch.save writes since 1.6; 0x80 (a pickle
-// PROTO opcode, then torch's magic number) is the legacy pre-1.6 stream; anything else is handed to the safetensors reader,
-// which names what is wrong with it. The zip is read with the same two calls torch::pickle_load
-// makes (a PyTorchStreamReader, then readArchiveAndTensors on its "data.pkl"), but on the file
-// itself rather than on a copy of it in memory, so a 1.4 GB checkpoint is read once. The
-// unpickler builds only tensors and containers: a file that pickles other Python objects is
-// refused by the unpickler, it never runs code.
+// may be renamed): "PK\x03\x04" is the zip that torch.save writes since 1.6; 0x80 (a pickle PROTO
+// opcode, then torch's magic number) is the legacy pre-1.6 stream; anything else is handed to the
+// safetensors reader, which names what is wrong with it. The zip is read with the same two calls
+// torch::pickle_load makes (a PyTorchStreamReader, then readArchiveAndTensors on its "data.pkl"),
+// but on the file itself rather than on a copy of it in memory, so a 1.4 GB checkpoint is read
+// once. The unpickler builds only tensors and containers: a file that pickles other Python objects
+// is refused by the unpickler, it never runs code.
 #include "checkpoints/weights_file.h"
 
 #include <ATen/core/Dict.h>

@@ -290,6 +290,35 @@ TEST_F(Embed, TwoRanksUnderMpirunWriteWhatOneRankWrites) {
   }
 }
 
+// The end-to-end claim: trained model -> embed -> identify (configs/identify_global.yaml)
+// -> evaluate scores higher than the same pipeline with the untrained model.
+TEST_F(Embed, TrainedModelBeatsUntrainedThroughIdentifyAndEvaluate) {
+  auto score_of = [](const std::string& name, const std::string& model) {
+    const fs::path e = g_root / (name + ".h5"), dir = g_root / ("identify_" + name);
+    CommandResult r = run(embed_command(e, "--model " + model));
+    EXPECT_EQ(r.code, 0) << r.output;
+    r = run(trainer() + " identify --quiet --config " WILDREID_SOURCE_DIR "/configs/identify_global.yaml --embeddings " +
+            e.string() + " --out " + dir.string() + " --threads 2");
+    EXPECT_EQ(r.code, 0) << r.output;
+    r = run(trainer() + " evaluate --solution " + (g_root / "synth/solution.csv").string() + " --submission " +
+            (dir / "submission.csv").string());
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::smatch m;
+    const std::regex score_line("\\nscore ([0-9.]+)");
+    if (!std::regex_search(r.output, m, score_line)) {
+      ADD_FAILURE() << "no score line in:\n" << r.output;
+      return -1.0;
+    }
+    std::printf("%s: %s", name.c_str(), r.output.c_str());
+    return std::stod(m[1]);
+  };
+  const double trained_score = score_of("trained", run_dir().string());
+  const double untrained_score =
+      score_of("untrained", "untrained=" + untrained().string() + ",arch=convnext_atto,img-size=64");
+  std::printf("competition score: trained %.4f, untrained %.4f\n", trained_score, untrained_score);
+  EXPECT_GT(trained_score, untrained_score + 0.05);
+}
+
 TEST_F(Embed, BadModelsAreNamed) {
   CommandResult r = run(embed_command(g_root / "bad.h5", "--model " + (g_root / "no_such_run").string()));
   EXPECT_NE(r.code, 0);

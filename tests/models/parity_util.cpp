@@ -79,8 +79,7 @@ void expect_timm_parity(const std::string& fixture_name, double tolerance) {
 
 void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
                             int64_t num_classes, const at::Tensor& x) {
-  const char* env = std::getenv("WILDREID_PYTHON");
-  const std::string python = env && *env ? env : WILDREID_PYTHON_DEFAULT;
+  const std::string python = python_executable();
   model.eval();
   at::NoGradGuard no_grad;
   at::Tensor features = model.forward_features(x);
@@ -100,6 +99,29 @@ void expect_timm_reproduces(models::Backbone& model, const std::string& timm_nam
   ::unlink(weights.c_str());
   ::unlink(io.c_str());
   ::rmdir(dir.c_str());
+}
+
+std::string python_executable() {
+  const char* env = std::getenv("WILDREID_PYTHON");
+  return env && *env ? env : WILDREID_PYTHON_DEFAULT;
+}
+
+std::pair<int, std::string> run_shell(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (pipe && std::fgets(buf, sizeof(buf), pipe)) out += buf;
+  const int status = pipe ? ::pclose(pipe) : -1;
+  return {status, out};
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace wildreid::testing

@@ -6,8 +6,10 @@
 #include <ATen/Tensor.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "models/backbone.h"
 
@@ -39,5 +41,14 @@ void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4
 // the outputs: a gtest failure naming the command otherwise.
 void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
                             int64_t num_classes, const at::Tensor& x);
+
+// $WILDREID_PYTHON, else the interpreter CMake found torch with.
+std::string python_executable();
+
+// Runs a shell command with stderr merged into stdout; returns the exit status and the output.
+std::pair<int, std::string> run_shell(const std::string& command);
+
+// The what() of the exception `fn` throws; empty when it throws none.
+std::string error_of(const std::function<void()>& fn);
 
 }  // namespace wildreid::testing

@@ -25,42 +25,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string python() {
-  const char* env = std::getenv("WILDREID_PYTHON");
-  return env && *env ? env : WILDREID_PYTHON_DEFAULT;
-}
-
 std::string trainer() {
   const char* bin = std::getenv("WILDREID_BIN");
   return std::string(bin && *bin ? bin : WILDREID_BIN_DEFAULT) + "/trainer";
 }
 
-std::pair<int, std::string> run(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof(buf), p)) out += buf;
-  const int rc = p ? ::pclose(p) : -1;
-  return {rc, out};
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using wildreid::testing::error_of;
+using wildreid::testing::run_shell;
 
 // The torch.save forms of one fixture's weights, written once per fixture by Python.
 class TorchSaveFiles {
  public:
   explicit TorchSaveFiles(const std::string& fixture) : fixture_(wildreid::testing::load_model_fixture(fixture)) {
     dir_ = fs::temp_directory_path() / ("wildreid_torchsave_" + std::to_string(::getpid()) + "_" + fixture);
-    const std::string cmd = "'" + python() + "' '" WILDREID_SOURCE_DIR "/tests/models/torch_save_fixtures.py' --weights '" +
+    const std::string cmd = "'" + wildreid::testing::python_executable() +
+                            "' '" WILDREID_SOURCE_DIR "/tests/models/torch_save_fixtures.py' --weights '" +
                             fixture_.weights.string() + "' --out '" + dir_.string() + "'";
-    auto [rc, log] = run(cmd);
+    auto [rc, log] = run_shell(cmd);
     if (rc != 0) throw std::runtime_error(cmd + " failed:\n" + log);
   }
   ~TorchSaveFiles() {
@@ -152,7 +133,7 @@ TEST(TorchSaveWeights, ForwardCommandReadsBin) {
                           "' --weights " + files["plain.bin"].string() + " --input " +
                           (wildreid::testing::model_fixture_dir() / "convnext_atto_tiny.io.safetensors").string() +
                           " --output " + out.string();
-  auto [rc, log] = run(cmd);
+  auto [rc, log] = run_shell(cmd);
   ASSERT_EQ(rc, 0) << cmd << "\n" << log;
   auto got = checkpoints::load_safetensors(out);
   for (const char* key : {"features", "embedding", "logits"})

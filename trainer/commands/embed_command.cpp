@@ -14,6 +14,7 @@
 #include "data/transform_options.h"
 #include "identify/embed.h"
 #include "trainer/commands/commands.h"
+#include "trainer/commands/rank_failure.h"
 #include "trainer/config_loader.h"
 
 namespace wildreid::commands {
@@ -123,15 +124,8 @@ void run_embed(EmbedArgs& args) {
   cluster_options.threads_per_rank = args.threads;
   auto cluster = cluster::Cluster::start(cluster_options);
   identify::EmbedReport report;
-  try {
-    report = identify::embed_shards(models, args.options, cluster->process_group());
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    const std::string message =
-        what.rfind("rank ", 0) == 0 ? what : "rank " + std::to_string(cluster->rank()) + ": " + what;
-    cluster->report_failure(message);
-    throw std::runtime_error(message);
-  }
+  run_reporting_failure(*cluster,
+                        [&] { report = identify::embed_shards(models, args.options, cluster->process_group()); });
   const int world = cluster->world_size();
   cluster->shutdown();
   if (cluster->rank() != 0) return;
