@@ -20,16 +20,6 @@ std::string trainer() {
   return std::string(bin && *bin ? bin : WILDREID_BIN_DEFAULT) + "/trainer";
 }
 
-// Runs `cmd` with stderr merged; returns exit status and output.
-std::pair<int, std::string> run(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof(buf), p)) out += buf;
-  int rc = p ? ::pclose(p) : -1;
-  return {rc, out};
-}
-
 std::string temp_path(const std::string& name) {
   return "/tmp/wildreid_cmd_" + std::to_string(::getpid()) + "_" + name;
 }
@@ -37,7 +27,7 @@ std::string temp_path(const std::string& name) {
 }  // namespace
 
 TEST(Commands, ModelsListsTimmParameterCounts) {
-  auto [rc, out] = run(trainer() + " models");
+  auto [rc, out] = wildreid::testing::run_shell(trainer() + " models");
   ASSERT_EQ(rc, 0) << out;
   for (const char* line_part : {"convnext_xlarge.fb_in22k_ft_in1k_384", "350.20M", "vit_large_patch16_384", "304.72M"})
     EXPECT_NE(out.find(line_part), std::string::npos) << line_part << " missing from:\n" << out;
@@ -50,7 +40,7 @@ TEST(Commands, ForwardReproducesTimmOutputs) {
   std::string cmd = trainer() + " forward --arch " + f.timm_name + " --arch-overrides '" + f.arch_overrides +
                     "' --weights " + f.weights.string() + " --input " +
                     (dir / "convnext_atto_tiny.io.safetensors").string() + " --output " + out;
-  auto [rc, log] = run(cmd);
+  auto [rc, log] = wildreid::testing::run_shell(cmd);
   ASSERT_EQ(rc, 0) << cmd << "\n" << log;
   auto got = wildreid::checkpoints::load_safetensors(out);
   for (const char* key : {"features", "embedding", "logits"}) {
@@ -63,7 +53,7 @@ TEST(Commands, ForwardReproducesTimmOutputs) {
 TEST(Commands, ForwardNamesBadWeightsFile) {
   std::string bad = temp_path("bad.safetensors");
   std::ofstream(bad, std::ios::binary) << std::string("\x10\x00\x00\x00\x00\x00\x00\x00{\"w\":1}", 15);
-  auto [rc, log] = run(trainer() + " forward --arch convnext_atto --weights " + bad + " --input " + bad +
+  auto [rc, log] = wildreid::testing::run_shell(trainer() + " forward --arch convnext_atto --weights " + bad + " --input " + bad +
                        " --output " + temp_path("never.safetensors"));
   EXPECT_NE(rc, 0);
   EXPECT_NE(log.find(bad), std::string::npos) << log;

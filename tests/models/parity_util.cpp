@@ -133,4 +133,22 @@ void expect_timm_reproduces(models::Backbone& model, const std::string& timm_nam
   ::rmdir(dir.c_str());
 }
 
+std::pair<int, std::string> run_shell(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (pipe && std::fgets(buf, sizeof(buf), pipe)) out += buf;
+  const int status = pipe ? ::pclose(pipe) : -1;
+  return {status, out};
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace wildreid::testing

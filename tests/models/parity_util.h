@@ -6,9 +6,11 @@
 #include <ATen/Tensor.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+#include <utility>
 
 #include "models/backbone.h"
 
@@ -48,5 +50,11 @@ std::string run_python_oracle(const std::string& script, const std::vector<std::
 // the outputs: a gtest failure naming the command otherwise.
 void expect_timm_reproduces(models::Backbone& model, const std::string& timm_name, const std::string& overrides,
                             int64_t num_classes, const at::Tensor& x);
+
+// Runs a shell command with stderr merged into stdout; returns the exit status and the output.
+std::pair<int, std::string> run_shell(const std::string& command);
+
+// The what() of the exception `fn` throws; empty when it throws none.
+std::string error_of(const std::function<void()>& fn);
 
 }  // namespace wildreid::testing

@@ -20,14 +20,7 @@ std::shared_ptr<models::Backbone> fixture_model(const wildreid::testing::ModelFi
   return models::create_model(f.timm_name, o);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using wildreid::testing::error_of;
 }  // namespace
 
 TEST(Weights, StrictLoadNamesEveryBadKey) {

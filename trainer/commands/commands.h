@@ -28,4 +28,5 @@ void add_forward(CLI::App& app);
 void add_identify(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_train(CLI::App& app);
+void add_embed(CLI::App& app);
 }  // namespace wildreid::commands

@@ -11,6 +11,7 @@
 
 #include "cluster/cluster.h"
 #include "trainer/commands/commands.h"
+#include "trainer/commands/rank_failure.h"
 #include "trainer/config_loader.h"
 #include "trainer/stop_signal.h"
 #include "trainer/training_run.h"
@@ -41,15 +42,7 @@ void run_train(const TrainArgs& args) {
   options.threads_per_rank = static_cast<int>(config.threads);
   auto cluster = cluster::Cluster::start(options);
   trainer::RunSummary summary;
-  try {
-    summary = trainer::run_training(config, resolved, *cluster);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    const std::string message =
-        what.rfind("rank ", 0) == 0 ? what : "rank " + std::to_string(cluster->rank()) + ": " + what;
-    cluster->report_failure(message);
-    throw std::runtime_error(message);
-  }
+  run_reporting_failure(*cluster, [&] { summary = trainer::run_training(config, resolved, *cluster); });
   cluster->shutdown();
   if (cluster->rank() == 0)
     std::fprintf(stderr, "trainer: finished at step %lld, best val top-1 %.4f, %lld non-finite steps skipped\n",
