@@ -161,4 +161,129 @@ int64_t read_attribute_i64(hid_t file, const char* name, const std::string& wher
   return value;
 }
 
+Handle open_file_readwrite(const std::string& path) {
+  silence_errors();
+  return check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, path,
+               "cannot open for writing (missing, read-only or not an HDF5 file)");
+}
+
+Handle create_group(hid_t loc, const char* name, const std::string& where) {
+  auto gcpl = check(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, where, "cannot create property list");
+  H5Pset_obj_track_times(gcpl.get(), false);
+  return check(H5Gcreate2(loc, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose, where,
+               std::string("cannot create group '") + name + "'");
+}
+
+Handle open_group(hid_t loc, const char* name, const std::string& where) {
+  return check(H5Gopen2(loc, name, H5P_DEFAULT), H5Gclose, where, std::string("missing group '") + name + "'");
+}
+
+bool has_link(hid_t loc, const char* name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
+
+void delete_link(hid_t loc, const char* name, const std::string& where) {
+  if (H5Ldelete(loc, name, H5P_DEFAULT) < 0) fail(where, std::string("cannot delete '") + name + "'");
+}
+
+std::vector<std::string> link_names(hid_t loc, const std::string& where) {
+  std::vector<std::string> names;
+  const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  if (H5Literate(loc, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0) fail(where, "cannot list group");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void write_f32_matrix(hid_t loc, const char* name, const float* data, size_t rows, size_t cols,
+                      const std::string& where) {
+  hsize_t dims[2] = {rows, cols};
+  auto space = check(H5Screate_simple(2, dims, nullptr), H5Sclose, where, "cannot create dataspace");
+  auto dcpl = check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where, "cannot create property list");
+  H5Pset_obj_track_times(dcpl.get(), false);
+  auto set = check(H5Dcreate2(loc, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                   H5Dclose, where, std::string("cannot create dataset '") + name + "'");
+  if (rows * cols > 0 && H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail(where, std::string("cannot write dataset '") + name + "'");
+}
+
+std::array<size_t, 2> matrix_shape(hid_t loc, const char* name, const std::string& where) {
+  auto set = open_set(loc, name, where);
+  auto space = check(H5Dget_space(set.get()), H5Sclose, where, "cannot read dataspace");
+  if (H5Sget_simple_extent_ndims(space.get()) != 2) fail(where, std::string("dataset '") + name + "' is not 2-D");
+  hsize_t dims[2] = {0, 0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  return {static_cast<size_t>(dims[0]), static_cast<size_t>(dims[1])};
+}
+
+void read_f32_matrix(hid_t loc, const char* name, float* out, const std::string& where) {
+  const auto shape = matrix_shape(loc, name, where);
+  auto set = open_set(loc, name, where);
+  auto type = check(H5Dget_type(set.get()), H5Tclose, where, "cannot read type");
+  if (H5Tget_class(type.get()) != H5T_FLOAT) fail(where, std::string("dataset '") + name + "' is not floating-point");
+  if (shape[0] * shape[1] > 0 && H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    fail(where, std::string("cannot read dataset '") + name + "'");
+}
+
+bool has_attribute(hid_t loc, const char* name) { return H5Aexists(loc, name) > 0; }
+
+void write_attribute_double(hid_t loc, const char* name, double value, const std::string& where) {
+  auto space = check(H5Screate(H5S_SCALAR), H5Sclose, where, "cannot create dataspace");
+  auto attr = check(H5Acreate2(loc, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, where,
+                    std::string("cannot create attribute '") + name + "'");
+  if (H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) fail(where, std::string("cannot write attribute '") + name + "'");
+}
+
+double read_attribute_double(hid_t loc, const char* name, const std::string& where) {
+  auto attr = check(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, where, std::string("missing attribute '") + name + "'");
+  double value = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) fail(where, std::string("cannot read attribute '") + name + "'");
+  return value;
+}
+
+// Fixed-length (what write_attribute_string writes) or variable-length (what h5py writes for a
+// Python str) string attributes.
+std::string read_attribute_string(hid_t loc, const char* name, const std::string& where) {
+  auto attr = check(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, where, std::string("missing attribute '") + name + "'");
+  auto type = check(H5Aget_type(attr.get()), H5Tclose, where, "cannot read type");
+  if (H5Tget_class(type.get()) != H5T_STRING) fail(where, std::string("attribute '") + name + "' is not a string");
+  if (H5Tis_variable_str(type.get()) > 0) {
+    auto mem = check(H5Tcopy(H5T_C_S1), H5Tclose, where, "cannot create string type");
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    char* text = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &text) < 0) fail(where, std::string("cannot read attribute '") + name + "'");
+    std::string out = text ? text : "";
+    H5free_memory(text);
+    return out;
+  }
+  const size_t width = H5Tget_size(type.get());
+  std::vector<char> buffer(width + 1, '\0');
+  if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) fail(where, std::string("cannot read attribute '") + name + "'");
+  return std::string(buffer.data(), strnlen(buffer.data(), width));
+}
+
+void write_f32(hid_t loc, const char* name, const float* data, size_t n, const std::string& where) {
+  write_plain(loc, name, H5T_IEEE_F32LE, data, n, where);
+}
+
+void read_f32_rows(hid_t loc, const char* name, size_t first, size_t rows, float* out, const std::string& where) {
+  auto set = open_set(loc, name, where);
+  auto space = check(H5Dget_space(set.get()), H5Sclose, where, "cannot read dataspace");
+  const int ndims = H5Sget_simple_extent_ndims(space.get());
+  if (ndims != 1 && ndims != 2) fail(where, std::string("dataset '") + name + "' is not 1-D or 2-D");
+  hsize_t dims[2] = {0, 1};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (first + rows > dims[0])
+    fail(where, std::string("rows ") + std::to_string(first) + "+" + std::to_string(rows) + " beyond dataset '" +
+                    name + "' of " + std::to_string(dims[0]) + " rows");
+  if (rows == 0) return;
+  hsize_t start[2] = {first, 0}, count[2] = {rows, dims[1]};
+  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0)
+    fail(where, std::string("cannot select rows of '") + name + "'");
+  auto memory = check(H5Screate_simple(ndims, count, nullptr), H5Sclose, where, "cannot create dataspace");
+  if (H5Dread(set.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
+    fail(where, std::string("cannot read rows of dataset '") + name + "'");
+}
+
 }  // namespace wildreid::data::hdf5

@@ -4,6 +4,7 @@
 #pragma once
 #include <hdf5.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,4 +49,30 @@ void write_attribute_i64(hid_t file, const char* name, int64_t value, const std:
 void write_attribute_string(hid_t file, const char* name, const std::string& value, const std::string& where);
 int64_t read_attribute_i64(hid_t file, const char* name, const std::string& where);
 
+// Groups, links, 2-D float32 datasets and more attribute types (the embeddings file of
+// identify/). `loc` is a file or a group; every dataset/attribute helper above accepts either.
+Handle open_file_readwrite(const std::string& path);  // throws naming the file
+Handle create_group(hid_t loc, const char* name, const std::string& where);
+Handle open_group(hid_t loc, const char* name, const std::string& where);  // throws when missing
+bool has_link(hid_t loc, const char* name);                                  // direct child only
+void delete_link(hid_t loc, const char* name, const std::string& where);
+std::vector<std::string> link_names(hid_t loc, const std::string& where);   // children, sorted
+// Row-major [rows, cols]; an empty matrix is stored as a [rows, cols] dataset with no data.
+void write_f32_matrix(hid_t loc, const char* name, const float* data, size_t rows, size_t cols,
+                      const std::string& where);
+std::array<size_t, 2> matrix_shape(hid_t loc, const char* name, const std::string& where);  // throws unless 2-D
+// Reads a 2-D floating-point dataset (any float width, converted) into `out` (rows x cols).
+void read_f32_matrix(hid_t loc, const char* name, float* out, const std::string& where);
+bool has_attribute(hid_t loc, const char* name);
+void write_attribute_double(hid_t loc, const char* name, double value, const std::string& where);
+double read_attribute_double(hid_t loc, const char* name, const std::string& where);
+std::string read_attribute_string(hid_t loc, const char* name, const std::string& where);
+
+// 1-D float32 columns and row ranges of 1-D or 2-D float datasets (the local-feature cache of
+// matching/ reads one image's rows without loading a whole file).
+void write_f32(hid_t loc, const char* name, const float* data, size_t n, const std::string& where);
+// Reads rows [first, first + rows) (every column of a 2-D dataset) as float32 into `out`.
+void read_f32_rows(hid_t loc, const char* name, size_t first, size_t rows, float* out, const std::string& where);
+
 }  // namespace wildreid::data::hdf5
+
