@@ -41,16 +41,16 @@ PaddedSide pad_side(const std::vector<const LocalFeatures*>& features, const Pad
                                   "(SIFT features)");
     const float w = static_cast<float>(f.width), h = static_cast<float>(f.height);
     at::Tensor shift = at::tensor({w / 2, h / 2}, at::kFloat);
-    at::Tensor kpts = (f.keypoints.to(at::kFloat) - shift) / (std::max(w, h) / 2);
+    at::Tensor kpts = (f.keypoints.to(at::kCPU, at::kFloat) - shift) / (std::max(w, h) / 2);
     if (n > 0 && (kpts.min().item<float>() < -1 || kpts.max().item<float>() > 1))
       throw std::invalid_argument(where(o, r) + ": keypoints lie outside the " + std::to_string(f.width) + "x" +
                                   std::to_string(f.height) + " image");
     at::Tensor row = s.coords[r].slice(0, 0, n);
     row.slice(1, 0, 2).copy_(kpts);
     if (o.scale_ori) {
-      at::Tensor scales = f.scales.to(at::kFloat);
+      at::Tensor scales = f.scales.to(at::kCPU, at::kFloat);
       row.select(1, 2).copy_(o.scale_coef != 1.0 ? scales * o.scale_coef : scales);
-      row.select(1, 3).copy_(f.oris.to(at::kFloat));
+      row.select(1, 3).copy_(f.oris.to(at::kCPU, at::kFloat));
     }
     s.descriptors[r].slice(0, 0, n).copy_(f.descriptors);
     s.index[r].slice(0, 0, n).copy_(at::arange(n, at::kLong));

@@ -28,7 +28,7 @@ struct PadOptions {
   std::vector<size_t> pair_numbers;    // position of each row in the caller's list, for errors
 };
 
-// CPU tensors; the caller moves them to its device. Each features' keypoints must be non-empty.
+// CPU tensors (the features may live on any device); the caller moves them to its device.
 PaddedSide pad_side(const std::vector<const LocalFeatures*>& features, const PadOptions& options);
 
 }  // namespace wildreid::matching

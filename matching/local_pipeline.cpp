@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include <opencv2/core/utility.hpp>
+
 #include "data/progress.h"
 #include "matching/lightglue_config.h"
 #include "matching/lightglue_matcher.h"
@@ -18,6 +20,15 @@
 
 namespace wildreid::matching {
 namespace {
+
+// OpenCV's own thread pool off while our workers run OpenCV calls side by side; restored after.
+struct ScopedOpenCvThreads {
+  int saved = cv::getNumThreads();
+  explicit ScopedOpenCvThreads(int workers) {
+    if (workers > 1) cv::setNumThreads(0);
+  }
+  ~ScopedOpenCvThreads() { cv::setNumThreads(saved); }
+};
 
 std::unique_ptr<PairMatcher> make_matcher(const LocalPipelineOptions& o) {
   if (o.matcher == "ratio") return std::make_unique<RatioMatcher>();
@@ -52,10 +63,11 @@ void LocalPipeline::ensure_features(const std::vector<std::string>& image_ids) {
   for (const auto& id : image_ids)
     if (seen.insert(id).second && !store_->has(id)) missing.push_back(id);
   if (missing.empty()) return;
-  for (const auto& id : missing)
-    if (!images_->contains(id)) throw std::runtime_error(name_ + ": image '" + id + "' is not in the image source");
+  for (const auto& id : missing)  // fail before hours of work; load() says why (no file, not in the shards)
+    if (!images_->contains(id)) images_->load(id, 0);
   data::Progress progress(name_ + ": extract " + options_.extractor.type, missing.size(), !options_.progress);
   const int threads = workers();
+  ScopedOpenCvThreads opencv_threads(threads);
   const size_t wave = static_cast<size_t>(std::max(1, threads)) * 4;
   std::vector<std::pair<std::string, LocalFeatures>> pending;
   size_t pending_bytes = 0;
@@ -101,6 +113,7 @@ std::vector<float> LocalPipeline::score_pairs(const std::vector<std::pair<std::s
   std::vector<float> scores(pairs.size(), 0.f);
   data::Progress progress(name_ + ": match " + matcher_->name(), pairs.size(), !options_.progress);
   std::mutex progress_mutex;
+  ScopedOpenCvThreads opencv_threads(workers());  // RANSAC runs in the workers
   run_on_workers(batches, workers(), [&](size_t k) {
     const size_t begin = k * batch, end = std::min(pairs.size(), begin + batch);
     std::vector<std::shared_ptr<const LocalFeatures>> held;

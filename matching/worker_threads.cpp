@@ -4,8 +4,6 @@
 
 #include <ATen/Parallel.h>
 
-#include <opencv2/core/utility.hpp>
-
 #include "data/parallel_for.h"
 
 namespace wildreid::matching {
@@ -18,20 +16,14 @@ void run_on_workers(size_t n, int threads, const std::function<void(size_t)>& fn
     return;
   }
   const int torch_threads = at::get_num_threads();
-  const int cv_threads = cv::getNumThreads();
-  cv::setNumThreads(0);
-  try {
-    data::parallel_for(n, threads, [&](size_t i) {
-      if (at::get_num_threads() != 1) at::set_num_threads(1);
-      fn(i);
-    });
-  } catch (...) {
-    at::set_num_threads(torch_threads);
-    cv::setNumThreads(cv_threads);
-    throw;
-  }
-  at::set_num_threads(torch_threads);
-  cv::setNumThreads(cv_threads);
+  struct Restore {
+    int threads;
+    ~Restore() { at::set_num_threads(threads); }
+  } restore{torch_threads};
+  data::parallel_for(n, threads, [&](size_t i) {
+    if (at::get_num_threads() != 1) at::set_num_threads(1);
+    fn(i);
+  });
 }
 
 }  // namespace wildreid::matching

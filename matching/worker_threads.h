@@ -1,7 +1,8 @@
-// Runs fn(i) for i in [0, n) on `threads` threads (data::parallel_for), each doing its own work
-// with one LibTorch intra-op thread and OpenCV's own threading off, so N small independent jobs
-// (pairs, images) use N cores without oversubscription. With threads <= 1 it runs on the caller
-// with the caller's thread settings. The caller's LibTorch and OpenCV thread counts are restored.
+// Runs fn(i) for i in [0, n) on `threads` threads (data::parallel_for), each with one LibTorch
+// intra-op thread, so N small independent jobs (pairs, images) use N cores without the fork/join
+// cost of splitting every small op. With threads <= 1 it runs on the caller with the caller's
+// settings. The caller's intra-op thread count is restored. (OpenCV's own threading is the
+// caller's business: see ScopedOpenCvThreads in local_pipeline.cpp.)
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <unistd.h>
@@ -126,6 +127,37 @@ TEST(SiftPipeline, CacheIsReusedAndBoundsMemory) {
   other.extractor.max_keypoints = 100;
   LocalPipeline p3(other, source);
   EXPECT_NE(p3.store().cache()->folder(), folder);
+}
+
+TEST(FeatureCache, ReadableByH5py) {
+  TempDir dir;
+  auto source = photos();
+  source->add("blank", cv::Mat(64, 64, CV_8UC3, cv::Scalar(90, 90, 90)));  // zero keypoints
+  LocalPipelineOptions o = sift_options(false);
+  o.cache_dir = dir.path;
+  LocalPipeline p(o, source);
+  p.ensure_features({"a", "other", "blank"});
+  p.ensure_features({"other_2"});  // a second part
+  const char* env = std::getenv("WILDREID_PYTHON");
+  const std::string python = env && *env ? env : WILDREID_PYTHON_DEFAULT;
+  const std::string cmd = "'" + python + "' '" WILDREID_SOURCE_DIR "/tools/read_feature_cache_h5py.py' '" +
+                          p.store().cache()->folder().string() + "'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_TRUE(pipe) << cmd;
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  ASSERT_EQ(::pclose(pipe), 0) << cmd << "\n" << out;
+  std::string expected;
+  for (const char* id : {"a", "blank", "other", "other_2"}) {
+    auto f = p.features(id);
+    char line[128];
+    std::snprintf(line, sizeof line, "%s %lld %lld %lld %.4f\n", id, static_cast<long long>(f->size()),
+                  static_cast<long long>(f->width), static_cast<long long>(f->height),
+                  f->descriptors.to(at::kDouble).sum().item<double>());
+    expected += line;
+  }
+  EXPECT_EQ(out, expected);
 }
 
 TEST(FeatureStore, MemoryBudgetEvictsAndReadsBackFromTheCache) {

@@ -70,7 +70,8 @@ void add_match(CLI::App& app) {
   auto* cmd = app.add_subcommand("match", help);
   cmd->add_option("--image", o->images, "An image file, or an image_id with --shards; give it twice")
       ->required()
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--png", o->png, "Write the drawing of the matches here (PNG)");
   cmd->add_option("--shards", o->shards, "Read --image ids from this shard set instead of files");
   auto flag = [&](const char* name, const char* key, const char* text) {
@@ -85,7 +86,9 @@ void add_match(CLI::App& app) {
   flag("--lightglue-weights", "lightglue_weights", "LightGlue weights (.pth or .safetensors)");
   flag("--ransac", "ransac", "true: score by USAC fundamental-matrix inliers (default false)");
   flag("--device", "device", "cpu (default) or cuda[:N]");
-  cmd->add_option("--option", o->extra, "Any pipeline option as key=value (see above)");
+  cmd->add_option("--option", o->extra, "Any pipeline option as key=value (see above); repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->callback([o] { run_match(*o); });
 }
 
