@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "checkpoints/safetensors.h"
+#include "checkpoints/weights_file.h"
 
 namespace wildreid::checkpoints {
 namespace {
@@ -91,8 +92,7 @@ LoadReport load_weights(torch::nn::Module& module, const std::map<std::string, a
 
 LoadReport load_weights_file(torch::nn::Module& module, const std::filesystem::path& path,
                              const LoadOptions& options, const std::vector<std::string>& non_persistent_suffixes) {
-  SafetensorsFile file(path);
-  return load_weights(module, file.tensors(), options, "'" + path.string() + "'", non_persistent_suffixes);
+  return load_weights(module, read_weights_file(path), options, "'" + path.string() + "'", non_persistent_suffixes);
 }
 
 void save_module(const torch::nn::Module& module, const std::filesystem::path& path,

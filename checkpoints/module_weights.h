@@ -46,7 +46,7 @@ LoadReport load_weights(torch::nn::Module& module, const std::map<std::string, a
                         const LoadOptions& options = {}, const std::string& source = "weights",
                         const std::vector<std::string>& non_persistent_suffixes = {});
 
-// Reads a safetensors file and load_weights() it.
+// Reads a weights file (safetensors or torch.save, checkpoints/weights_file.h) and load_weights() it.
 LoadReport load_weights_file(torch::nn::Module& module, const std::filesystem::path& path,
                              const LoadOptions& options = {},
                              const std::vector<std::string>& non_persistent_suffixes = {});

@@ -82,7 +82,7 @@ fs::path save_training_state(const fs::path& checkpoints_dir, const std::string&
   remove_tree(tmp);
   fs::create_directories(tmp);
 
-  save_safetensors(tmp / "model.safetensors", state.model);
+  save_safetensors(tmp / "model.safetensors", state.model, state.model_metadata);
   auto optimizer = sorted(state.optimizer);
   for (auto& item : sorted(state.extra, "extra/")) optimizer.push_back(item);
   save_safetensors(tmp / "optimizer.safetensors", optimizer);
@@ -107,6 +107,7 @@ TrainingState load_training_state(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a checkpoint directory");
   TrainingState state;
   for (auto& [k, v] : load_owned(dir / "model.safetensors")) state.model.emplace_back(k, v);
+  state.model_metadata = SafetensorsFile(dir / "model.safetensors").metadata();
   for (auto& [k, v] : load_owned(dir / "optimizer.safetensors")) {
     if (k.rfind("extra/", 0) == 0) state.extra[k.substr(6)] = v;
     else state.optimizer[k] = v;

@@ -18,6 +18,7 @@ namespace wildreid::checkpoints {
 
 struct TrainingState {
   std::vector<std::pair<std::string, at::Tensor>> model;  // timm names, fp32 master weights
+  std::map<std::string, std::string> model_metadata;      // model.safetensors metadata (label names)
   std::map<std::string, at::Tensor> optimizer;            // AdamW::state_dict()
   std::map<std::string, at::Tensor> extra;                // loss scaler etc., by name
   std::vector<at::Tensor> rng_states;                     // one uint8 tensor per rank

@@ -16,4 +16,8 @@ namespace wildreid::checkpoints {
 // legacy pre-1.6 torch.save format is detected and named as such).
 std::map<std::string, at::Tensor> read_weights_file(const std::filesystem::path& path);
 
+// The string metadata of a safetensors weights file (e.g. label names, checkpoints/label_names.h);
+// empty for a torch.save file, which has none. Throws like read_weights_file.
+std::map<std::string, std::string> read_weights_metadata(const std::filesystem::path& path);
+
 }  // namespace wildreid::checkpoints

@@ -89,6 +89,8 @@ cv::Mat augment_image(std::span<const uint8_t> jpeg, const TransformOptions& o, 
   geometry::CropBox box;
   if (o.train) {
     box = geometry::random_resized_crop_box(src.height, src.width, o.crop_scale, o.crop_ratio, rng);
+  } else if (o.eval_squash) {
+    box = {0, 0, src.height, src.width};
   } else {
     const int64_t resize_to = o.eval_crop_pct >= 1.0
                                   ? o.size

@@ -2,7 +2,8 @@
 // shared state: the decode pool runs one call per sample, each with that sample's own RNG.
 // Train: RandomResizedCrop (decoded reduced when the crop allows) -> flip -> rotation ->
 // ColorJitter -> AutoAugment -> to CHW RGB (normalised float or uint8) -> RandomErasing.
-// Eval: Resize(shorter side = size / crop_pct) + CenterCrop(size) -> to CHW.
+// Eval: Resize(shorter side = size / crop_pct) + CenterCrop(size), or a square resize of the
+// whole image (eval_squash) -> to CHW.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -32,6 +32,9 @@ struct TransformOptions {
 
   // Eval: Resize(shorter side = size / crop_pct) + CenterCrop(size). crop_pct 1 = resize to size.
   double eval_crop_pct = 0.875;
+  // Eval: Resize((size, size)) of the whole image instead, aspect not kept (MegaDescriptor's
+  // transform); eval_crop_pct is then unused.
+  bool eval_squash = false;
 
   // Normalisation (RGB); ImageNet by default, 0.5/0.5 for models trained that way.
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};

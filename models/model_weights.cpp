@@ -1,7 +1,7 @@
 // Backbone-aware weight loading and export (see model_weights.h).
 #include "models/model_weights.h"
 
-#include "checkpoints/safetensors.h"
+#include "checkpoints/weights_file.h"
 
 namespace wildreid::models {
 
@@ -17,13 +17,24 @@ checkpoints::LoadReport load_backbone_weights(Backbone& model, std::map<std::str
 
 checkpoints::LoadReport load_backbone_weights(Backbone& model, const std::filesystem::path& path,
                                               const WeightLoadOptions& options) {
-  checkpoints::SafetensorsFile file(path);
-  return load_backbone_weights(model, file.tensors(), options, "'" + path.string() + "'");
+  return load_backbone_weights(model, checkpoints::read_weights_file(path), options, "'" + path.string() + "'");
 }
 
-void export_backbone(const Backbone& model, const std::filesystem::path& path) {
-  checkpoints::save_module(model, path, {{"format", "pt"}, {"arch", model.spec().name}},
-                           model.non_persistent_buffer_suffixes());
+int64_t classes_in_weights(const Backbone& probe, const std::map<std::string, at::Tensor>& tensors) {
+  const auto adapted = probe.adapt_checkpoint(tensors);
+  for (const auto& prefix : probe.classifier_prefixes()) {
+    auto it = adapted.find(prefix + "weight");
+    if (it != adapted.end()) return it->second.size(0);
+  }
+  return 0;
+}
+
+void export_backbone(const Backbone& model, const std::filesystem::path& path,
+                     const std::map<std::string, std::string>& metadata) {
+  auto all = metadata;
+  all["format"] = "pt";
+  all["arch"] = model.spec().name;
+  checkpoints::save_module(model, path, all, model.non_persistent_buffer_suffixes());
 }
 
 }  // namespace wildreid::models

@@ -19,14 +19,23 @@ struct WeightLoadOptions {
   bool ignore_head = false;
 };
 
-// Loads a safetensors file into `model`; throws (strict) naming the file and every bad key.
+// Loads a weights file into `model`: safetensors or torch.save (`pytorch_model.bin`, `.pth`), read by
+// checkpoints::read_weights_file, then adapted (e.g. the old timm Swin layout) as any tensor map.
+// Throws (strict) naming the file and every bad key.
 checkpoints::LoadReport load_backbone_weights(Backbone& model, const std::filesystem::path& path,
                                               const WeightLoadOptions& options = {});
 checkpoints::LoadReport load_backbone_weights(Backbone& model, std::map<std::string, at::Tensor> tensors,
                                               const WeightLoadOptions& options, const std::string& source);
 
+// Rows of the classifier weight in `tensors` once adapted to `probe`'s layout (an old timm Swin
+// file's `head.weight` counts): the num_classes to build the model with; 0 when the weights have
+// no classifier (a headless export, a backbone-only file).
+int64_t classes_in_weights(const Backbone& probe, const std::map<std::string, at::Tensor>& tensors);
+
 // Writes the model's weights with timm's names (loadable by timm.create_model(..., pretrained=True,
-// pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name.
-void export_backbone(const Backbone& model, const std::filesystem::path& path);
+// pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name, plus
+// `metadata` (e.g. checkpoints/label_names.h).
+void export_backbone(const Backbone& model, const std::filesystem::path& path,
+                     const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace wildreid::models

@@ -85,7 +85,7 @@ const std::vector<Field>& fields() {
       INT_FIELD("model.img_size", model_img_size, "input side in pixels (0 = the architecture's)"),
       BOOL_FIELD("model.grad_checkpointing", model_grad_checkpointing, "activation checkpointing"),
       FLOAT_FIELD("model.drop_path", model_drop_path, "stochastic depth rate"),
-      STRING_FIELD("init.from", init_from, "checkpoint directory or .safetensors to start from"),
+      STRING_FIELD("init.from", init_from, "checkpoint directory or weights file (.safetensors, .bin/.pth) to start from"),
       BOOL_FIELD("init.new_head", init_new_head, "discard the source's classifier (new label set)"),
       FLOAT_FIELD("optim.lr", lr, "peak learning rate"),
       FLOAT_FIELD("optim.weight_decay", weight_decay, "decoupled weight decay (not on norms/biases/tokens)"),

@@ -37,7 +37,7 @@ struct TrainConfig {
   int64_t model_img_size = 0;       // 0 = the architecture's default
   bool model_grad_checkpointing = false;
   double model_drop_path = 0.0;
-  std::string init_from;            // checkpoint dir or .safetensors to start from
+  std::string init_from;            // checkpoint dir or weights file (safetensors, torch.save) to start from
   bool init_new_head = true;        // drop the source's classifier (new label set)
   // optim
   double lr = 1e-4;

@@ -25,6 +25,7 @@
 #include "monitoring/run_monitor.h"
 #include "trainer/adamw.h"
 #include "trainer/amp.h"
+#include "trainer/label_names.h"
 #include "trainer/cluster_gradient_sync.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/rng_state.h"
@@ -93,6 +94,7 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
   if (train_indices.empty())
     throw std::runtime_error(config.data_shards + ": split '" + config.data_train_split + "' is empty");
   const int64_t num_classes = static_cast<int64_t>(shards->num_labels());
+  const auto label_names = label_names_metadata_of(config.data_shards);  // into every weights file
 
   // ---- model (same seed everywhere, then rank 0's weights win)
   at::manual_seed(static_cast<uint64_t>(config.seed));
@@ -266,11 +268,12 @@ RunSummary run_training(const TrainConfig& config, const std::string& config_yam
                         {"accumulation", accumulation},
                         {"arch", config.model_arch}};
       state.config_yaml = config_yaml;
+      state.model_metadata = label_names;
       const std::string name = checkpoints::checkpoint_name(progress.step);
       checkpoints::save_training_state(ckpt_dir, name, state);
       if (is_best) {
         checkpoints::mark_best_checkpoint(ckpt_dir, name);
-        models::export_backbone(*model, run_dir / "best.safetensors");
+        models::export_backbone(*model, run_dir / "best.safetensors", label_names);
       }
       checkpoints::apply_retention(ckpt_dir, static_cast<int>(config.checkpoint_keep_last));
     }

@@ -1,6 +1,8 @@
 // trainer synth: byte-identical output for a seed whatever the thread count, a different seed
-// gives different images, and the AnimalCLEF2025 shape (columns, quirks, query rows of known and
-// of unknown individuals, solution and sample submission consistent with metadata).
+// gives different images, the AnimalCLEF2025 shape (columns, quirks, query rows of known and
+// of unknown individuals, solution and sample submission consistent with metadata), and the
+// WildlifeReID-10k shape (columns, datasets, train/test, singletons, cluster ids) that
+// `trainer pack --format auto` recognises and packs into train/val/test with its own labels.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,6 +10,9 @@
 #include <set>
 
 #include "data/csv_reader.h"
+#include "data/metadata.h"
+#include "data/pack.h"
+#include "data/shard_reader.h"
 #include "data/synth.h"
 #include "data_test_util.h"
 
@@ -119,6 +124,71 @@ TEST_F(Synth, AnimalClefShapeWithKnownAndUnknownQueries) {
   EXPECT_EQ(sample.header, (std::vector<std::string>{"image_id", "identity"}));
   ASSERT_EQ(sample.rows.size(), query_ids.size());
   for (const auto& row : sample.rows) EXPECT_TRUE(query_ids.count(row[0]));
+}
+
+TEST_F(Synth, WildlifeReid10kShapePacksWithAutoFormat) {
+  auto o = small(dir_ / "w", 2);
+  o.layout = SynthLayout::kWildlifeReid10k;
+  o.identities = 7;  // individual 7 of each dataset is a singleton
+  o.unknowns = 1;
+  const auto report = synthesize(o);
+  const fs::path root = dir_ / "w";
+  EXPECT_FALSE(fs::exists(root / "solution.csv"));
+  const auto meta = read_csv_file(root / "metadata.csv");
+  EXPECT_EQ(meta.header, (std::vector<std::string>{"identity", "path", "species", "date", "orientation", "split",
+                                                   "dataset", "cluster_id"}));
+  // 4 datasets x (6 individuals x 5 photos + 1 singleton + 1 unknown x max(1, 5/2) photos)
+  ASSERT_EQ(meta.rows.size(), 4u * (6 * 5 + 1 + 2));
+  EXPECT_EQ(report.database_images + report.query_images, meta.rows.size());
+  EXPECT_EQ(report.known_query_images, 4u * 6);  // max(1, 5/5) per individual of 5 photos
+  EXPECT_EQ(report.unknown_query_images, 4u * 2);
+  std::map<std::string, std::set<std::string>> splits_of;  // identity -> its splits
+  std::map<std::string, int> photos_of;
+  std::set<std::string> datasets;
+  std::map<std::string, std::set<std::string>> identities_of_cluster;
+  for (const auto& row : meta.rows) {
+    const std::string &identity = row[0], &path = row[1], &species = row[2], &date = row[3], &orientation = row[4],
+                      &split = row[5], &dataset = row[6], &cluster = row[7];
+    ASSERT_TRUE(split == "train" || split == "test") << split;
+    EXPECT_FALSE(identity.empty());
+    EXPECT_FALSE(species.empty());
+    EXPECT_FALSE(cluster.empty());
+    EXPECT_EQ(date.empty(), dataset == "ZindiTurtleRecall") << dataset;
+    EXPECT_EQ(orientation.empty(), dataset == "SealIDSegmented") << dataset;
+    EXPECT_EQ(path.rfind("images/" + dataset + "/" + identity + "/", 0), 0u) << path;
+    splits_of[identity].insert(split);
+    ++photos_of[identity];
+    datasets.insert(dataset);
+    identities_of_cluster[cluster].insert(identity);
+    const cv::Mat image = cv::imread((root / path).string());
+    ASSERT_FALSE(image.empty()) << path;
+  }
+  EXPECT_EQ(datasets, (std::set<std::string>{"HyenaID2022", "LeopardID2022", "SealIDSegmented", "ZindiTurtleRecall"}));
+  for (const auto& [cluster, identities] : identities_of_cluster) EXPECT_EQ(identities.size(), 1u) << cluster;
+  for (const auto& dataset : datasets) {
+    const std::string singleton = dataset + "_0007", unknown = dataset + "_0008", known = dataset + "_0001";
+    EXPECT_EQ(photos_of[singleton], 1) << singleton;
+    EXPECT_EQ(splits_of[singleton], std::set<std::string>{"train"}) << singleton;
+    EXPECT_EQ(splits_of[unknown], std::set<std::string>{"test"}) << unknown;
+    EXPECT_EQ(splits_of[known], (std::set<std::string>{"train", "test"})) << known;
+  }
+
+  PackOptions pack;
+  pack.inputs = {{root / "metadata.csv", {}, MetadataFormat::kAuto}};
+  pack.out = dir_ / "shards";
+  pack.threads = 2;
+  pack.quiet = true;
+  const auto packed = pack_shards(pack);
+  EXPECT_EQ(packed.manifest.labels.size(), 4u * 7);  // every train individual, singletons included
+  EXPECT_EQ(packed.manifest.split_counts.at("test"), report.query_images);
+  EXPECT_EQ(packed.manifest.split_counts.at("train") + packed.manifest.split_counts.at("val"),
+            report.database_images);
+  const auto shards = ShardSet::open(dir_ / "shards");
+  for (size_t i : shards->split_indices("test")) {
+    const auto& info = shards->info(i);
+    EXPECT_EQ(info.image_id, info.dataset + "/images/" + info.dataset + "/" + info.identity + "/" +
+                                 fs::path(info.image_id).filename().string());
+  }
 }
 
 TEST_F(Synth, RefusesToOverwriteAndLeavesNoStagingFolder) {

@@ -289,3 +289,28 @@ TEST(Transforms, EvalRecipeIsDeterministicCentreCrop) {
   EXPECT_NEAR(box.top, (300 - box.height) / 2.0, 300.0 / 73);
   EXPECT_NEAR(box.left, (400 - box.width) / 2.0, 300.0 / 73);
 }
+
+TEST(Transforms, EvalSquashResizesTheWholeImage) {
+  // A wide image whose left quarter is black and the rest white: the square resize keeps the black
+  // quarter (the left 8 of 32 output columns); a centre crop keeps only the white middle.
+  cv::Mat img(120, 360, CV_8UC3, cv::Scalar(255, 255, 255));
+  img(cv::Rect(0, 0, 90, 120)).setTo(cv::Scalar(0, 0, 0));
+  std::vector<uint8_t> png;
+  cv::imencode(".png", img, png);
+  TransformOptions o;
+  o.train = false;
+  o.size = 32;
+  o.eval_squash = true;
+  SampleRng rng(1);
+  const cv::Mat squashed = augment_image(png, o, rng);
+  ASSERT_EQ(squashed.size(), cv::Size(32, 32));
+  EXPECT_LT(cv::mean(squashed(cv::Rect(0, 0, 7, 32)))[0], 5.0);
+  EXPECT_GT(cv::mean(squashed(cv::Rect(9, 0, 23, 32)))[0], 250.0);
+  o.eval_squash = false;
+  EXPECT_GT(cv::mean(augment_image(png, o, rng))[0], 250.0);
+  // JPEG input takes the reduced/region decode path: the same picture up to compression.
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
+  o.eval_squash = true;
+  EXPECT_LT(cv::norm(augment_image(jpeg, o, rng), squashed, cv::NORM_L1) / (32 * 32 * 3), 6.0);
+}

@@ -25,6 +25,9 @@ void add_inspect(CLI::App& app);
 void add_batch(CLI::App& app);
 void add_models(CLI::App& app);
 void add_forward(CLI::App& app);
+void add_identify(CLI::App& app);
+void add_evaluate(CLI::App& app);
 void add_train(CLI::App& app);
+void add_embed(CLI::App& app);
 void add_match(CLI::App& app);
 }  // namespace wildreid::commands

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "checkpoints/safetensors.h"
+#include "checkpoints/weights_file.h"
 #include "models/model_weights.h"
 #include "models/registry.h"
 #include "trainer/commands/commands.h"
@@ -29,17 +30,9 @@ struct ForwardOptions {
   int threads = 0;
 };
 
-// Rows of the classifier weight in the file, 0 when it has none (e.g. a headless export).
-int64_t classes_in_weights(const checkpoints::SafetensorsFile& file, const models::Backbone& probe) {
-  for (const auto& prefix : probe.classifier_prefixes()) {
-    if (file.contains(prefix + "weight")) return file.tensor(prefix + "weight").size(0);
-  }
-  return 0;
-}
-
 void run_forward(const ForwardOptions& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
-  checkpoints::SafetensorsFile weights(o.weights);
+  auto weights = checkpoints::read_weights_file(o.weights);
   models::ModelOptions mo;
   mo.img_size = o.img_size;
   mo.arch_overrides = o.arch_overrides;
@@ -47,10 +40,10 @@ void run_forward(const ForwardOptions& o) {
   mo.num_classes = o.num_classes;
   if (o.num_classes < 0) {
     mo.num_classes = 1;
-    mo.num_classes = classes_in_weights(weights, *models::create_model(o.arch, mo));
+    mo.num_classes = models::classes_in_weights(*models::create_model(o.arch, mo), weights);
   }
   auto model = models::create_model(o.arch, mo);
-  auto report = models::load_backbone_weights(*model, weights.tensors(), {.strict = true, .ignore_head = o.ignore_head},
+  auto report = models::load_backbone_weights(*model, std::move(weights), {.strict = true, .ignore_head = o.ignore_head},
                                               "'" + o.weights + "'");
   std::fprintf(stderr, "forward: %s: %s\n", o.weights.c_str(), report.describe().c_str());
   checkpoints::SafetensorsFile input_file(o.input);
@@ -86,7 +79,7 @@ void add_forward(CLI::App& app) {
       "key is reported by name.");
   cmd->add_option("--arch", o->arch, "Architecture, timm name with or without pretrained tag (see `trainer models`)")
       ->required();
-  cmd->add_option("--weights", o->weights, "Weights with timm names (.safetensors)")->required();
+  cmd->add_option("--weights", o->weights, "Weights with timm names: .safetensors, or a torch.save state dict (pytorch_model.bin, .pth)")->required();
   cmd->add_option("--input", o->input, "safetensors holding `input`, float NCHW, already normalised")->required();
   cmd->add_option("--output", o->output, "Output safetensors (written atomically)")->required();
   cmd->add_option("--num-classes", o->num_classes,

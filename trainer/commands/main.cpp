@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
   wildreid::commands::add_batch(app);
   wildreid::commands::add_models(app);
   wildreid::commands::add_forward(app);
+  wildreid::commands::add_identify(app);
+  wildreid::commands::add_evaluate(app);
   wildreid::commands::add_train(app);
+  wildreid::commands::add_embed(app);
   wildreid::commands::add_match(app);
   try {
     app.parse(argc, argv);
