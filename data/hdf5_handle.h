@@ -75,4 +75,3 @@ void write_f32(hid_t loc, const char* name, const float* data, size_t n, const s
 void read_f32_rows(hid_t loc, const char* name, size_t first, size_t rows, float* out, const std::string& where);
 
 }  // namespace wildreid::data::hdf5
-

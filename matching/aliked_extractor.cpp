@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "matching/image_source.h"
+#include "checkpoints/weights_file.h"
 #include "matching/network_weights.h"
 
 namespace wildreid::matching {
@@ -19,7 +20,7 @@ AlikedExtractor::AlikedExtractor(const ExtractorOptions& options) : options_(opt
   o.max_keypoints = options.max_keypoints;
   o.detection_threshold = options.detection_threshold;
   model_ = Aliked(o);
-  load_aliked_weights(*model_, read_network_weights(options.weights), options.weights);
+  load_aliked_weights(*model_, checkpoints::read_weights_file(options.weights), options.weights);
   model_->to(device_);
 }
 

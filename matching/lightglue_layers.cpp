@@ -1,7 +1,8 @@
 // See lightglue_layers.h. The arithmetic follows kornia's CPU path: self-attention through
 // scaled_dot_product_attention, cross-attention as one similarity matrix with a softmax each way
-// (queries and keys pre-scaled by head_dim^-1/4), NaN rows of fully masked (padded) queries zeroed
-// as kornia's nan_to_num does, exact-erf GELU, LayerNorm eps 1e-5.
+// (queries and keys pre-scaled by head_dim^-1/4; on a GPU two fused attention calls instead),
+// NaN rows of fully masked (padded) queries zeroed as kornia's nan_to_num does, exact-erf GELU,
+// LayerNorm eps 1e-5.
 #include "matching/lightglue_layers.h"
 
 #include <ATen/ATen.h>
@@ -77,14 +78,23 @@ std::pair<at::Tensor, at::Tensor> LightGlueCrossBlockImpl::forward(const at::Ten
   at::Tensor qk0 = heads(to_qk_->forward(x0)), qk1 = heads(to_qk_->forward(x1));
   at::Tensor v0 = heads(to_v_->forward(x0)), v1 = heads(to_v_->forward(x1));
   const double scale = std::pow(static_cast<double>(qk0.size(-1)), -0.5);
-  qk0 = qk0 * std::sqrt(scale);
-  qk1 = qk1 * std::sqrt(scale);
-  at::Tensor sim = at::matmul(qk0, qk1.transpose(-1, -2));  // [B, H, M, N]
   const bool masked = mask0.defined();
-  if (masked) sim = sim.masked_fill(~pair_mask(mask0, mask1), -std::numeric_limits<float>::infinity());
-  at::Tensor attn01 = at::softmax(sim, -1);
-  at::Tensor attn10 = at::softmax(sim.transpose(-2, -1).contiguous(), -1);
-  at::Tensor m0 = at::matmul(attn01, v1), m1 = at::matmul(attn10, v0);
+  at::Tensor m0, m1;
+  if (!x0.is_cpu()) {
+    // GPU: two fused attention kernels instead of materialising [B, H, M, N] three times (the
+    // same arithmetic up to rounding; kornia takes its flash path here too).
+    const at::Tensor mask01 = masked ? pair_mask(mask0, mask1) : at::Tensor();
+    const at::Tensor mask10 = masked ? mask01.transpose(-1, -2) : at::Tensor();
+    m0 = at::scaled_dot_product_attention(qk0, qk1, v1, mask01, 0.0, false, scale);
+    m1 = at::scaled_dot_product_attention(qk1, qk0, v0, mask10, 0.0, false, scale);
+  } else {
+    qk0 = qk0 * std::sqrt(scale);
+    qk1 = qk1 * std::sqrt(scale);
+    at::Tensor sim = at::matmul(qk0, qk1.transpose(-1, -2));  // [B, H, M, N]
+    if (masked) sim = sim.masked_fill(~pair_mask(mask0, mask1), -std::numeric_limits<float>::infinity());
+    m0 = at::matmul(at::softmax(sim, -1), v1);
+    m1 = at::matmul(at::softmax(sim.transpose(-2, -1).contiguous(), -1), v0);
+  }
   if (masked) {
     m0 = m0.nan_to_num();
     m1 = m1.nan_to_num();

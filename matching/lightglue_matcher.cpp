@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "checkpoints/weights_file.h"
 #include "matching/network_weights.h"
 
 namespace wildreid::matching {
@@ -19,7 +20,7 @@ std::vector<PairMatch> LightGlueMatcher::match(const std::vector<FeaturePair>& p
 
 LightGlue load_lightglue(const LightGlueOptions& options, const std::string& weights, const std::string& device) {
   LightGlue model(options);
-  load_lightglue_weights(*model, read_network_weights(weights), weights);
+  load_lightglue_weights(*model, checkpoints::read_weights_file(weights), weights);
   model->to(at::Device(device));
   return model;
 }

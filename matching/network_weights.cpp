@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "checkpoints/module_weights.h"
-#include "checkpoints/safetensors.h"
 
 namespace wildreid::matching {
 namespace {
@@ -19,15 +18,6 @@ void load_strict(torch::nn::Module& model, const std::map<std::string, at::Tenso
 }
 
 }  // namespace
-
-std::map<std::string, at::Tensor> read_network_weights(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) throw std::runtime_error("weights file '" + path.string() + "' does not exist");
-  if (path.extension() != ".safetensors")
-    throw std::runtime_error("weights file '" + path.string() +
-                             "': only safetensors can be read in this build (torch.save files need the "
-                             "checkpoints weights-file reader)");
-  return checkpoints::load_safetensors(path);
-}
 
 void load_aliked_weights(AlikedImpl& model, const std::map<std::string, at::Tensor>& tensors,
                          const std::string& source) {

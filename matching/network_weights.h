@@ -3,11 +3,11 @@
 // LightGlue files from the original release name layers `self_attn.i` / `cross_attn.i`; they are
 // renamed to `transformers.i.*` (as kornia does), and an `matcher.` prefix is stripped. Buffers the
 // models recompute (DKD's window grid, LightGlue's confidence thresholds, BatchNorm counters) are
-// ignored. Loading is strict otherwise: every missing or unexpected key is named.
+// ignored. Loading is strict otherwise: every missing or unexpected key is named. Files are read
+// with checkpoints::read_weights_file (safetensors or torch.save).
 #pragma once
 #include <ATen/Tensor.h>
 
-#include <filesystem>
 #include <map>
 #include <string>
 
@@ -15,9 +15,6 @@
 #include "matching/lightglue.h"
 
 namespace wildreid::matching {
-
-// Every tensor of a weights file by name (safetensors or torch.save); throws naming the file.
-std::map<std::string, at::Tensor> read_network_weights(const std::filesystem::path& path);
 
 void load_aliked_weights(AlikedImpl& model, const std::map<std::string, at::Tensor>& tensors,
                          const std::string& source);

@@ -25,6 +25,7 @@
 #include "checkpoints/safetensors.h"
 #include "matching/aliked.h"
 #include "matching/lightglue.h"
+#include "checkpoints/weights_file.h"
 #include "matching/network_weights.h"
 #include "matching/worker_threads.h"
 
@@ -165,7 +166,7 @@ void bench_lightglue(const Args& a, const std::string& dir) {
   LightGlue model(o);
   std::map<std::string, at::Tensor> in;
   if (a.python) {
-    load_lightglue_weights(*model, read_network_weights(dir + "/lightglue.safetensors"), "kornia weights");
+    load_lightglue_weights(*model, wildreid::checkpoints::read_weights_file(dir + "/lightglue.safetensors"), "kornia weights");
     in = wildreid::checkpoints::load_safetensors(dir + "/inputs.safetensors");
   } else {  // random inputs of the same shapes
     at::manual_seed(0);
@@ -222,7 +223,7 @@ void bench_aliked(const Args& a, const std::string& dir) {
   Aliked model(o);
   at::Tensor images;
   if (a.python) {
-    load_aliked_weights(*model, read_network_weights(dir + "/aliked.safetensors"), "kornia weights");
+    load_aliked_weights(*model, wildreid::checkpoints::read_weights_file(dir + "/aliked.safetensors"), "kornia weights");
     images = wildreid::checkpoints::load_safetensors(dir + "/images.safetensors").at("images");
   } else {
     images = at::rand({a.images, 3, a.height, a.width});

@@ -16,6 +16,7 @@
 #include "matching/extractor.h"
 #include "matching/lightglue.h"
 #include "matching/local_pipeline.h"
+#include "checkpoints/weights_file.h"
 #include "matching/network_weights.h"
 #include "tests/matching/memory_image_source.h"
 
@@ -103,7 +104,8 @@ TEST(BadInput, MissingWeightsKeyIsNamed) {
     if (name != "desc_head.agg_weights") kept.emplace_back(name, t);
   const auto path = dir.path / "aliked_missing.safetensors";
   checkpoints::save_safetensors(path, kept);
-  const std::string e = error_of([&] { load_aliked_weights(*Aliked(ao), read_network_weights(path), path.string()); });
+  const std::string e =
+      error_of([&] { load_aliked_weights(*Aliked(ao), checkpoints::read_weights_file(path), path.string()); });
   EXPECT_NE(e.find("desc_head.agg_weights"), std::string::npos) << e;
   EXPECT_NE(e.find("aliked_missing.safetensors"), std::string::npos) << e;
 
@@ -113,7 +115,7 @@ TEST(BadInput, MissingWeightsKeyIsNamed) {
     if (name != "transformers.3.cross_attn.to_v.bias") lg_state[name] = t;
   const std::string e2 = error_of([&] { load_lightglue_weights(*lg, lg_state, "lightglue_missing.pth"); });
   EXPECT_NE(e2.find("transformers.3.cross_attn.to_v.bias"), std::string::npos) << e2;
-  const std::string e3 = error_of([&] { read_network_weights(dir.path / "nowhere.pth"); });
+  const std::string e3 = error_of([&] { checkpoints::read_weights_file(dir.path / "nowhere.pth"); });
   EXPECT_NE(e3.find("nowhere.pth"), std::string::npos) << e3;
 }
 

@@ -1,14 +1,16 @@
-// LightGlue against kornia 0.9 (the oracle), random weights built in kornia, saved and loaded into
-// ours, fp32 CPU: with adaptive depth and width off, the log-assignment matrix within 1e-4 and the
-// matches identical; with both on (kornia's defaults), the same matches and the same exit layer per
-// pair, for ALIKED-type and SIFT-type (scale + orientation) models. Each case runs its pairs once
-// as one padded batch and once pair by pair: both must agree with kornia's pair-by-pair result.
+// LightGlue against kornia 0.9 (the oracle), random weights built in kornia, saved with torch.save
+// and loaded into ours, fp32 CPU: with adaptive depth and width off, the log-assignment matrix
+// within 1e-4 and the matches identical; with both on (kornia's defaults), the same matches and
+// the same exit layer per pair, for ALIKED-type and SIFT-type (scale + orientation) models. Each
+// case runs its pairs once as one padded batch and once pair by pair: both must agree with
+// kornia's pair-by-pair result.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
 #include "matching/lightglue.h"
+#include "checkpoints/weights_file.h"
 #include "matching/network_weights.h"
 #include "tests/matching/kornia_oracle.h"
 
@@ -40,7 +42,7 @@ void expect_lightglue_parity(const std::string& name) {
   o.filter_threshold = std::stod(c.metadata.at("filter_threshold"));
   if (!adaptive) o.depth_confidence = o.width_confidence = -1;
   LightGlue model(o);
-  load_lightglue_weights(*model, read_network_weights(c.weights), c.weights.string());
+  load_lightglue_weights(*model, checkpoints::read_weights_file(c.weights_pth), c.weights_pth.string());
   const int pairs = std::stoi(c.metadata.at("pairs"));
   std::vector<LocalFeatures> f0, f1;
   for (int p = 0; p < pairs; ++p) {
