@@ -22,6 +22,23 @@ class LightGluePositionalEncodingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LightGluePositionalEncoding);
 
+// The MLP every block ends with, on [x, message] where message = projection(context): kornia's
+// `ffn` (Linear 2D->2D, LayerNorm, GELU, Linear 2D->D; names ffn.0, ffn.1, ffn.3). The message
+// projection is folded into the first layer's message half (one GEMM fewer per block, no concat):
+// [x, c P^T + p] W^T = x Wx^T + c (Wm P)^T + (b + Wm p), the same function up to fp32 rounding.
+class LightGlueFeedForwardImpl : public torch::nn::Module {
+ public:
+  explicit LightGlueFeedForwardImpl(int64_t dim);
+  // x [B, N, D], context [B, N, D], projection: the block's output Linear(D, D).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& context, const torch::nn::Linear& projection);
+
+ private:
+  int64_t dim_;
+  torch::nn::Linear in_{nullptr}, out_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(LightGlueFeedForward);
+
 // Self-attention within one image with rotary encoding, then the gated MLP on [x, message].
 class LightGlueSelfBlockImpl : public torch::nn::Module {
  public:
@@ -32,11 +49,12 @@ class LightGlueSelfBlockImpl : public torch::nn::Module {
  private:
   int64_t heads_;
   torch::nn::Linear wqkv_{nullptr}, out_proj_{nullptr};
-  torch::nn::Sequential ffn_{nullptr};
+  LightGlueFeedForward ffn_{nullptr};
 };
 TORCH_MODULE(LightGlueSelfBlock);
 
-// Bidirectional cross-attention with one shared query/key projection.
+// Bidirectional cross-attention with one shared query/key projection: softmax(q0 q1^T) v1 and
+// softmax(q1 q0^T) v0, each one fused attention call.
 class LightGlueCrossBlockImpl : public torch::nn::Module {
  public:
   LightGlueCrossBlockImpl(int64_t dim, int64_t heads);
@@ -46,7 +64,7 @@ class LightGlueCrossBlockImpl : public torch::nn::Module {
  private:
   int64_t heads_;
   torch::nn::Linear to_qk_{nullptr}, to_v_{nullptr}, to_out_{nullptr};
-  torch::nn::Sequential ffn_{nullptr};
+  LightGlueFeedForward ffn_{nullptr};
 };
 TORCH_MODULE(LightGlueCrossBlock);
 
