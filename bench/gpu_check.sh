@@ -24,3 +24,11 @@ bin="$build/bin/bench_gpu_step"
 "$bin" --arch convnext_xlarge --img 384 --batch 32 --steps 10 --gmacs 179.2 "$@"
 "$bin" --arch swin_large_patch4_window12_384 --img 384 --batch 4 --ckpt-equivalence
 "$bin" --arch maxvit_xlarge_tf_384 --img 384 --max-batch "$@"
+
+# --- Local matching (issue 10): batched LightGlue pairs/s at 2,048 keypoints per image, 16 pairs per
+# padded batch, fixed depth/width (wildlife-tools' setting) and adaptive; random weights, fp32.
+cmake --build "$build" -j"$(nproc)" --target matching_networks
+for adaptive in "" --adaptive; do
+  "$build/bin/matching_networks" --what lightglue --device cuda --keypoints 2048 --pairs 64 --batch 16 \
+    --iters 3 --no-python $adaptive
+done

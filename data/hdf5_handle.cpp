@@ -263,4 +263,27 @@ std::string read_attribute_string(hid_t loc, const char* name, const std::string
   return std::string(buffer.data(), strnlen(buffer.data(), width));
 }
 
+void write_f32(hid_t loc, const char* name, const float* data, size_t n, const std::string& where) {
+  write_plain(loc, name, H5T_IEEE_F32LE, data, n, where);
+}
+
+void read_f32_rows(hid_t loc, const char* name, size_t first, size_t rows, float* out, const std::string& where) {
+  auto set = open_set(loc, name, where);
+  auto space = check(H5Dget_space(set.get()), H5Sclose, where, "cannot read dataspace");
+  const int ndims = H5Sget_simple_extent_ndims(space.get());
+  if (ndims != 1 && ndims != 2) fail(where, std::string("dataset '") + name + "' is not 1-D or 2-D");
+  hsize_t dims[2] = {0, 1};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (first + rows > dims[0])
+    fail(where, std::string("rows ") + std::to_string(first) + "+" + std::to_string(rows) + " beyond dataset '" +
+                    name + "' of " + std::to_string(dims[0]) + " rows");
+  if (rows == 0) return;
+  hsize_t start[2] = {first, 0}, count[2] = {rows, dims[1]};
+  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0)
+    fail(where, std::string("cannot select rows of '") + name + "'");
+  auto memory = check(H5Screate_simple(ndims, count, nullptr), H5Sclose, where, "cannot create dataspace");
+  if (H5Dread(set.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
+    fail(where, std::string("cannot read rows of dataset '") + name + "'");
+}
+
 }  // namespace wildreid::data::hdf5

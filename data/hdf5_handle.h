@@ -68,4 +68,10 @@ void write_attribute_double(hid_t loc, const char* name, double value, const std
 double read_attribute_double(hid_t loc, const char* name, const std::string& where);
 std::string read_attribute_string(hid_t loc, const char* name, const std::string& where);
 
+// 1-D float32 columns and row ranges of 1-D or 2-D float datasets (the local-feature cache of
+// matching/ reads one image's rows without loading a whole file).
+void write_f32(hid_t loc, const char* name, const float* data, size_t n, const std::string& where);
+// Reads rows [first, first + rows) (every column of a 2-D dataset) as float32 into `out`.
+void read_f32_rows(hid_t loc, const char* name, size_t first, size_t rows, float* out, const std::string& where);
+
 }  // namespace wildreid::data::hdf5

@@ -136,8 +136,9 @@ TEST_F(IdentifyCommand, BadInputIsRefusedNamingTheFileAndLine) {
                               "--set components.convnext.model=model0",
                               "configs/identify_seed.yaml");
   EXPECT_NE(local.exit_code, 0);
-  EXPECT_NE(local.output.find("local pipeline 'aliked_lightglue_1' needs a local matcher"), std::string::npos)
-      << local.output;
+  // Local matching is linked in: the seed's ALIKED + LightGlue pipelines want their published weights.
+  EXPECT_NE(local.output.find("local pipeline 'aliked_lightglue_1'"), std::string::npos) << local.output;
+  EXPECT_NE(local.output.find("aliked-n16.pth"), std::string::npos) << local.output;
   EXPECT_FALSE(fs::exists(dir_ / "seed" / "submission.csv"));
   const auto help = run_trainer("identify --help");
   for (const auto* option : {"--config", "--embeddings", "--out", "--set", "--solution", "--device", "--threads"})

@@ -29,4 +29,5 @@ void add_identify(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_train(CLI::App& app);
 void add_embed(CLI::App& app);
+void add_match(CLI::App& app);
 }  // namespace wildreid::commands

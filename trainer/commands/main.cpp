@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   wildreid::commands::add_evaluate(app);
   wildreid::commands::add_train(app);
   wildreid::commands::add_embed(app);
+  wildreid::commands::add_match(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,8 +5,8 @@
 
 namespace wildreid::commands {
 
-// The factory `trainer identify` hands to identify::run_identify for `type: local` pipelines.
-// Empty while no matcher is linked in: identify then refuses local pipelines by name.
+// The factory `trainer identify` hands to identify::run_identify for `type: local` pipelines:
+// each becomes a matching::LocalPipeline (SIFT or ALIKED features, ratio or LightGlue matching).
 identify::PairScorerFactory pair_scorer_factory();
 
 }  // namespace wildreid::commands
