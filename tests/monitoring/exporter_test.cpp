@@ -16,6 +16,7 @@
 #include "monitoring/exposition.h"
 #include "monitoring/gzip.h"
 #include "monitoring/registry.h"
+#include "tests/monitoring/exposition_reader.h"
 #include "tests/monitoring/http_test_client.h"
 
 namespace wildreid::monitoring {
