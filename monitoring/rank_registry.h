@@ -1,8 +1,9 @@
 // This rank's prometheus::Registry together with the labels every family in it carries (job,
 // rank, local_rank, node, as prometheus-cpp constant labels), so a metric is declared by name and
 // help alone and any scrape says whose numbers it holds. Asking again for a family returns the
-// existing one (prometheus-cpp's Merge behaviour). Callers keep the child handles Add() returns:
-// updating one on the training thread is then a lock-free atomic add.
+// existing one (prometheus-cpp's Merge behaviour). Callers keep the child handles Add() returns,
+// so an update on the training thread is an atomic add (a short mutex for a histogram), with no
+// lookup.
 #pragma once
 #include <prometheus/counter.h>
 #include <prometheus/family.h>

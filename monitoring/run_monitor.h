@@ -5,8 +5,9 @@
 // HTTP, so metric naming and the dashboard (monitoring/grafana/) can change without touching it.
 //
 // Threading: on_step/on_validation/on_checkpoint/set_gpu_memory are called from the training
-// thread; the exporter serves scrapes from its own threads and only reads atomics.
-// Metrics are prometheus-cpp families (rank_registry.h); this header needs none of its types.
+// thread; the exporter serves scrapes from its own threads. Metrics are prometheus-cpp families
+// (rank_registry.h): counters and gauges are atomics, a histogram takes a short mutex; this
+// header needs none of the library's types.
 #pragma once
 #include <cstdint>
 #include <filesystem>
