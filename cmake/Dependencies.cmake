@@ -9,8 +9,10 @@ if(NOT WILDREID_LIBTORCH_ONLY)
   find_package(CLI11 REQUIRED)
   find_package(fmt REQUIRED)
   find_package(spdlog REQUIRED)
-  find_library(CIVETWEB_LIBRARY civetweb REQUIRED)
-  find_path(CIVETWEB_INCLUDE_DIR civetweb.h REQUIRED)
+  # prometheus-cpp (Debian prometheus-cpp-dev): core + pull; its config also finds civetweb,
+  # whose callbacks monitoring/exporter.cpp sets.
+  find_package(prometheus-cpp CONFIG REQUIRED)
+  find_package(civetweb CONFIG REQUIRED)
   find_package(ZLIB REQUIRED)
 endif()
 if(WILDREID_BUILD_TESTS)

@@ -5,12 +5,8 @@
 
 #include <cstdio>
 #include <fstream>
-#include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
-
-#include "monitoring/registry.h"
 
 namespace wildreid::monitoring {
 
@@ -38,25 +34,20 @@ double read_cpu_seconds() {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void register_process_metrics(Registry& registry) {
-  auto& rss = registry.gauge("wildreid_process_resident_memory_bytes",
-                             "Resident set size of this rank's process in bytes").add();
-  auto& cpu = registry.counter("wildreid_process_cpu_seconds_total",
-                               "User and system CPU time of this rank's process in seconds").add();
-  struct State {
-    std::mutex mutex;
-    double reported_cpu = 0;
-  };
-  auto state = std::make_shared<State>();
-  registry.add_collect_hook([&rss, &cpu, state] {
-    rss.set(read_resident_memory_bytes());
-    std::lock_guard lock(state->mutex);
-    double now = read_cpu_seconds();
-    if (now > state->reported_cpu) {
-      cpu.increment(now - state->reported_cpu);
-      state->reported_cpu = now;
-    }
-  });
+ProcessMetrics::ProcessMetrics(RankRegistry& registry)
+    : resident_(registry.gauge("wildreid_process_resident_memory_bytes",
+                               "Resident set size of this rank's process in bytes").Add({})),
+      cpu_(registry.counter("wildreid_process_cpu_seconds_total",
+                            "User and system CPU time of this rank's process in seconds").Add({})) {}
+
+void ProcessMetrics::refresh() {
+  resident_.Set(read_resident_memory_bytes());
+  std::lock_guard lock(mutex_);
+  double now = read_cpu_seconds();
+  if (now > reported_cpu_) {
+    cpu_.Increment(now - reported_cpu_);
+    reported_cpu_ = now;
+  }
 }
 
 }  // namespace wildreid::monitoring

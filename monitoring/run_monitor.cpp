@@ -15,7 +15,7 @@
 #include "monitoring/exporter.h"
 #include "monitoring/process_metrics.h"
 #include "monitoring/progress.h"
-#include "monitoring/registry.h"
+#include "monitoring/rank_registry.h"
 #include "monitoring/run_files.h"
 #include "monitoring/train_metrics.h"
 
@@ -58,8 +58,9 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 struct RunMonitor::Impl {
   RunMonitorOptions options;
-  Registry registry;
+  RankRegistry registry;
   TrainMetrics metrics;
+  ProcessMetrics process;
   std::unique_ptr<Exporter> exporter;
   std::optional<JsonlLog> jsonl;
   std::optional<ProgressPrinter> progress;
@@ -74,7 +75,7 @@ struct RunMonitor::Impl {
   double images_per_second = 0;
   Clock::time_point last_live_draw;
 
-  static Labels constant_labels(const RunMonitorOptions& o) {
+  static prometheus::Labels constant_labels(const RunMonitorOptions& o) {
     return {{"job", o.job},
             {"rank", std::to_string(o.rank)},
             {"local_rank", std::to_string(o.local_rank)},
@@ -82,7 +83,8 @@ struct RunMonitor::Impl {
   }
 
   explicit Impl(RunMonitorOptions o)
-      : options(std::move(o)), registry(constant_labels(options)), metrics(registry) {}
+      : options(std::move(o)), registry(constant_labels(options)), metrics(registry),
+        process(registry) {}
 };
 
 RunMonitor::RunMonitor(RunMonitorOptions options) {
@@ -96,9 +98,8 @@ RunMonitor::RunMonitor(RunMonitorOptions options) {
   auto& o = impl_->options;
   const auto& build = o.build;  // `options` has been moved into impl_
   register_build_info(impl_->registry, build.version, build.torch, build.cuda, build.nccl);
-  register_process_metrics(impl_->registry);
-  impl_->metrics.total_steps.set(static_cast<double>(o.total_steps));
-  impl_->metrics.loss_scale.set(1.0);
+  impl_->metrics.total_steps.Set(static_cast<double>(o.total_steps));
+  impl_->metrics.loss_scale.Set(1.0);
 
   if (o.port != 0) {
     ExporterOptions e;
@@ -107,6 +108,7 @@ RunMonitor::RunMonitor(RunMonitorOptions options) {
     e.port_fallback = o.port_fallback;
     int rank = o.rank;
     e.log = [rank](const std::string& m) { std::fprintf(stderr, "[rank %d] %s\n", rank, m.c_str()); };
+    e.before_scrape = [process = &impl_->process] { process->refresh(); };
     impl_->exporter = std::make_unique<Exporter>(impl_->registry, e);
   }
   if (o.is_rank0) {
@@ -136,26 +138,26 @@ std::string RunMonitor::scrape_target() const {
   return host + ":" + std::to_string(impl_->exporter->port());
 }
 
-Registry& RunMonitor::registry() { return impl_->registry; }
+RankRegistry& RunMonitor::registry() { return impl_->registry; }
 
 void RunMonitor::on_step(const StepStats& s) {
   auto& m = impl_->metrics;
-  m.images.increment(static_cast<double>(s.images));
-  m.steps.increment();
-  m.loss.set(s.loss);
-  m.learning_rate.set(s.lr);
-  m.grad_norm.set(s.grad_norm);
-  m.loss_scale.set(s.loss_scale);
-  m.epoch.set(static_cast<double>(s.epoch));
-  m.step_seconds.observe(s.step_seconds);
-  m.phase_data_wait.increment(s.phases.data_wait);
-  m.phase_forward.increment(s.phases.forward);
-  m.phase_backward.increment(s.phases.backward);
-  m.phase_allreduce_wait.increment(s.phases.allreduce_wait);
-  m.phase_optimizer.increment(s.phases.optimizer);
-  if (s.skipped_nonfinite) m.skipped_nonfinite.increment();
-  m.decode_errors.increment(static_cast<double>(s.new_decode_errors));
-  m.prefetch_depth.set(static_cast<double>(s.prefetch_depth));
+  m.images.Increment(static_cast<double>(s.images));
+  m.steps.Increment();
+  m.loss.Set(s.loss);
+  m.learning_rate.Set(s.lr);
+  m.grad_norm.Set(s.grad_norm);
+  m.loss_scale.Set(s.loss_scale);
+  m.epoch.Set(static_cast<double>(s.epoch));
+  m.step_seconds.Observe(s.step_seconds);
+  m.phase_data_wait.Increment(s.phases.data_wait);
+  m.phase_forward.Increment(s.phases.forward);
+  m.phase_backward.Increment(s.phases.backward);
+  m.phase_allreduce_wait.Increment(s.phases.allreduce_wait);
+  m.phase_optimizer.Increment(s.phases.optimizer);
+  if (s.skipped_nonfinite) m.skipped_nonfinite.Increment();
+  m.decode_errors.Increment(static_cast<double>(s.new_decode_errors));
+  m.prefetch_depth.Set(static_cast<double>(s.prefetch_depth));
 
   auto& o = impl_->options;
   if (!o.is_rank0) return;
@@ -218,8 +220,8 @@ void RunMonitor::on_step(const StepStats& s) {
           {"backward", s.phases.backward},
           {"allreduce_wait", s.phases.allreduce_wait},
           {"optimizer", s.phases.optimizer}}},
-        {"skipped_nonfinite_total", m.skipped_nonfinite.value()},
-        {"decode_errors_total", m.decode_errors.value()},
+        {"skipped_nonfinite_total", m.skipped_nonfinite.Value()},
+        {"decode_errors_total", m.decode_errors.Value()},
         {"prefetch_depth", s.prefetch_depth},
     };
     st.jsonl->write_line(j.dump());
@@ -227,8 +229,8 @@ void RunMonitor::on_step(const StepStats& s) {
 }
 
 void RunMonitor::on_validation(int64_t epoch, double loss, double accuracy) {
-  impl_->metrics.validation_loss().set(loss);
-  impl_->metrics.validation_accuracy().set(accuracy);
+  impl_->metrics.validation_loss().Set(loss);
+  impl_->metrics.validation_accuracy().Set(accuracy);
   if (!impl_->options.is_rank0) return;
   if (impl_->jsonl)
     impl_->jsonl->write_line(nlohmann::json{{"type", "validation"},
@@ -251,16 +253,16 @@ void RunMonitor::on_epoch_end(int64_t epoch, double mean_loss) {
                                           {"time", unix_time()},
                                           {"epoch", epoch},
                                           {"mean_loss", number(mean_loss)},
-                                          {"steps_total", impl_->metrics.steps.value()},
-                                          {"images_total", impl_->metrics.images.value()}}
+                                          {"steps_total", impl_->metrics.steps.Value()},
+                                          {"images_total", impl_->metrics.images.Value()}}
                                .dump());
 }
 
 void RunMonitor::on_checkpoint(double write_seconds) {
   auto& m = impl_->metrics;
-  m.checkpoint_writes.increment();
-  m.checkpoint_seconds.increment(write_seconds);
-  m.checkpoint_last_seconds.set(write_seconds);
+  m.checkpoint_writes.Increment();
+  m.checkpoint_seconds.Increment(write_seconds);
+  m.checkpoint_last_seconds.Set(write_seconds);
   if (impl_->options.is_rank0 && impl_->jsonl)
     impl_->jsonl->write_line(nlohmann::json{{"type", "checkpoint"},
                                             {"time", unix_time()},
@@ -269,9 +271,9 @@ void RunMonitor::on_checkpoint(double write_seconds) {
 }
 
 void RunMonitor::set_gpu_memory(const GpuMemory& memory) {
-  impl_->metrics.gpu_allocated().set(static_cast<double>(memory.allocated));
-  impl_->metrics.gpu_reserved().set(static_cast<double>(memory.reserved));
-  impl_->metrics.gpu_peak_allocated().set(static_cast<double>(memory.peak_allocated));
+  impl_->metrics.gpu_allocated().Set(static_cast<double>(memory.allocated));
+  impl_->metrics.gpu_reserved().Set(static_cast<double>(memory.reserved));
+  impl_->metrics.gpu_peak_allocated().Set(static_cast<double>(memory.peak_allocated));
 }
 
 void RunMonitor::write_targets_file(const std::vector<std::string>& targets) {

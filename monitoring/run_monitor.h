@@ -5,7 +5,9 @@
 // HTTP, so metric naming and the dashboard (monitoring/grafana/) can change without touching it.
 //
 // Threading: on_step/on_validation/on_checkpoint/set_gpu_memory are called from the training
-// thread; the exporter serves scrapes from its own threads and only reads atomics.
+// thread; the exporter serves scrapes from its own threads. Metrics are prometheus-cpp families
+// (rank_registry.h): counters and gauges are atomics, a histogram takes a short mutex; this
+// header needs none of the library's types.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -15,7 +17,7 @@
 
 namespace wildreid::monitoring {
 
-class Registry;
+class RankRegistry;
 
 // Versions reported by wildreid_build_info; empty fields take the values this library was
 // compiled against (project version, LibTorch, CUDA toolkit and NCCL headers).
@@ -111,8 +113,9 @@ class RunMonitor {
   // targets[r] is rank r's scrape_target(); empty strings (exporter off) are skipped.
   void write_targets_file(const std::vector<std::string>& targets);
 
-  // For other components that want to publish their own metrics on the same exporter.
-  Registry& registry();
+  // For other components that want to publish their own metrics on the same exporter; families
+  // made through it carry this rank's job/rank/local_rank/node labels.
+  RankRegistry& registry();
 
   // Ends the progress line, flushes the JSONL log, lingers if asked, stops the exporter.
   // Idempotent.

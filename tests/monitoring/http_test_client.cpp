@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -81,17 +80,6 @@ int free_loopback_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
-}
-
-double sample_value(const std::string& exposition, const std::string& series) {
-  std::istringstream in(exposition);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nan("");
 }
 
 }  // namespace wildreid::monitoring::testing

@@ -19,7 +19,5 @@ HttpReply http_raw(int port, const std::string& raw, int timeout_ms = 5000);
 HttpReply http_get(int port, const std::string& path, const std::string& extra_headers = "");
 // A loopback port nobody listens on right now (bind to port 0, read it, close).
 int free_loopback_port();
-// Value of the sample line `series` (exact text before the space) in an exposition; NaN if absent.
-double sample_value(const std::string& exposition, const std::string& series);
 
 }  // namespace wildreid::monitoring::testing

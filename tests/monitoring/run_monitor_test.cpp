@@ -12,6 +12,7 @@
 
 #include "monitoring/progress.h"
 #include "monitoring/run_monitor.h"
+#include "tests/monitoring/exposition_reader.h"
 #include "tests/monitoring/http_test_client.h"
 
 namespace wildreid::monitoring {
