@@ -8,10 +8,12 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cluster/cluster.h"
 #include "trainer/commands/commands.h"
 #include "trainer/config_loader.h"
+#include "trainer/run_dir_lock.h"
 #include "trainer/stop_signal.h"
 #include "trainer/training_run.h"
 
@@ -41,7 +43,9 @@ void run_train(const TrainArgs& args) {
   options.threads_per_rank = static_cast<int>(config.threads);
   auto cluster = cluster::Cluster::start(options);
   trainer::RunSummary summary;
+  std::optional<trainer::RunDirLock> run_dir_lock;  // one trainer per run.dir (held by rank 0)
   try {
+    if (cluster->rank() == 0 && !config.run_dir.empty()) run_dir_lock.emplace(config.run_dir);
     summary = trainer::run_training(config, resolved, *cluster);
   } catch (const std::exception& e) {
     const std::string what = e.what();
