@@ -17,11 +17,12 @@ WR_ROOT="$(cd "$WR_LAUNCH_DIR/.." && pwd)"                          # the checko
 wr_log() { printf '%s: %s\n' "$WR_PROG" "$*" >&2; }
 wr_die() { printf '%s: error: %s\n' "$WR_PROG" "$1" >&2; exit "${2:-2}"; }
 
-# The trainer binary: $WILDREID_TRAINER, else build/bin/trainer of this checkout.
+# Sets WR_TRAINER to the trainer binary: $WILDREID_TRAINER, else build/bin/trainer of this
+# checkout (not a $(...) function: its wr_die must end the script).
 wr_find_trainer() {
-  local trainer="${WILDREID_TRAINER:-$WR_ROOT/${BUILD_DIR:-build}/bin/trainer}"
-  [ -x "$trainer" ] || wr_die "trainer binary not found at $trainer (build it with scripts/build, or set WILDREID_TRAINER)"
-  printf '%s\n' "$trainer"
+  WR_TRAINER="${WILDREID_TRAINER:-$WR_ROOT/${BUILD_DIR:-build}/bin/trainer}"
+  [ -x "$WR_TRAINER" ] ||
+    wr_die "trainer binary not found at $WR_TRAINER (build it with scripts/build, or set WILDREID_TRAINER)"
 }
 
 # Exports the per-rank environment (only variables the user has not set):
@@ -48,8 +49,13 @@ wr_forwarded_env() {
   compgen -e | grep -E '^(NCCL_|TORCH_NCCL_|OMP_|WILDREID_|UCX_|SLURM_JOB_ID$|SLURM_RESTART_COUNT$)' || true
 }
 
-# GPUs on this host (0 without nvidia-smi or a driver).
+# GPUs this process may use: the entries of CUDA_VISIBLE_DEVICES when set, else the GPUs
+# nvidia-smi lists (0 without nvidia-smi or a driver).
 wr_local_gpus() {
+  if [ -n "${CUDA_VISIBLE_DEVICES+set}" ]; then
+    printf '%s' "$CUDA_VISIBLE_DEVICES" | tr ',' '\n' | grep -c . || true
+    return
+  fi
   command -v nvidia-smi >/dev/null 2>&1 || { echo 0; return; }
   nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | grep -c . || true
 }

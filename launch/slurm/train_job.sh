@@ -58,7 +58,8 @@ config="$1"; shift
 [ -n "${SLURM_JOB_ID:-}" ] || wr_die "not inside a Slurm job: submit this with sbatch"
 case "$launcher" in srun|mpirun) ;; *) wr_die "--launcher must be srun or mpirun, got '$launcher'" ;; esac
 [[ "$max_requeues" =~ ^[0-9]+$ ]] || wr_die "--max-requeues must be a number"
-trainer="$(wr_find_trainer)"
+wr_find_trainer
+trainer="$WR_TRAINER"
 restart="${SLURM_RESTART_COUNT:-0}"
 run_dir="${run_dir:-${WILDREID_RUNS:-runs}/${SLURM_JOB_NAME:-train}-$SLURM_JOB_ID}"
 threads="${SLURM_CPUS_PER_TASK:-1}"

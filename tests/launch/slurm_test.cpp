@@ -99,8 +99,13 @@ TEST_F(SlurmJobs, SignalledJobCheckpointsIsRequeuedAndResumesToTheUninterruptedR
   ASSERT_EQ(slurm_->run("scancel --batch --signal=USR1 " + job), 0);
   ASSERT_TRUE(eventually([&] { return slurm_->job_field(job, "Restarts") == "1"; }, 120s)) << job_log("preempted", job);
   // Slurm holds a requeued job ~2 min (BeginTime); start it as soon as the node is free.
-  eventually([&] { return slurm_->run("scontrol update jobid=" + job + " StartTime=now") == 0 &&
-                          slurm_->job_field(job, "JobState") != "PENDING"; }, 300s);
+  EXPECT_TRUE(eventually(
+      [&] {
+        if (slurm_->job_field(job, "Reason") != "BeginTime") return true;
+        slurm_->run("scontrol update jobid=" + job + " StartTime=now");
+        return false;
+      },
+      60s));
   EXPECT_EQ(slurm_->wait_done(job, 300s), "COMPLETED") << job_log("preempted", job);
   EXPECT_EQ(slurm_->wait_done(reference, 300s), "COMPLETED") << job_log("straight", reference);
 
@@ -135,6 +140,7 @@ TEST_F(SlurmJobs, KilledRankEndsTheJobNonZeroWithin60Seconds) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   EXPECT_EQ(state, "FAILED") << job_log("killed", job);
   EXPECT_LE(seconds, 60.0) << job_log("killed", job);
+  std::printf("the job ended %.1f s after the kill\n", seconds);
   EXPECT_NE(slurm_->job_field(job, "ExitCode"), "0:0");
   for (pid_t rank : ranks) EXPECT_NE(kill(rank, 0), 0) << "rank " << rank << " still running";
 }
