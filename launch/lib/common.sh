@@ -71,7 +71,7 @@ wr_local_gpus() {
 wr_run_supervised() {
   local grace="${WR_GRACE:-30}" marker
   marker="$(mktemp "${TMPDIR:-/tmp}/wildreid-stop.XXXXXX")"
-  : > "$marker"
+  trap "rm -f '$marker'" EXIT  # also when a signal ends the script
   setsid "$@" > >(wr_watch_output "$marker") 2>&1 &
   WR_STEP_PID=$!
   trap 'wr_forward USR1' USR1 TERM
@@ -100,7 +100,7 @@ wr_run_supervised() {
     wr_log "the launcher lost contact with a node (its exit code $WR_STEP_RC): reporting a peer failure (76)"
     WR_STEP_RC=76
   fi
-  trap - USR1 USR2 TERM INT
+  trap - USR1 USR2 TERM INT EXIT
   rm -f "$marker"
   WR_STEP_PID=""
 }
