@@ -8,11 +8,13 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cluster/cluster.h"
 #include "trainer/commands/commands.h"
 #include "trainer/commands/rank_failure.h"
 #include "trainer/config_loader.h"
+#include "trainer/run_dir_lock.h"
 #include "trainer/stop_signal.h"
 #include "trainer/training_run.h"
 
@@ -42,7 +44,11 @@ void run_train(const TrainArgs& args) {
   options.threads_per_rank = static_cast<int>(config.threads);
   auto cluster = cluster::Cluster::start(options);
   trainer::RunSummary summary;
-  run_reporting_failure(*cluster, [&] { summary = trainer::run_training(config, resolved, *cluster); });
+  std::optional<trainer::RunDirLock> run_dir_lock;  // one trainer per run.dir (held by rank 0)
+  run_reporting_failure(*cluster, [&] {
+    if (cluster->rank() == 0 && !config.run_dir.empty()) run_dir_lock.emplace(config.run_dir);
+    summary = trainer::run_training(config, resolved, *cluster);
+  });
   cluster->shutdown();
   if (cluster->rank() == 0)
     std::fprintf(stderr, "trainer: finished at step %lld, best val top-1 %.4f, %lld non-finite steps skipped\n",
