@@ -21,9 +21,16 @@ checkpoints::LoadReport load_backbone_weights(Backbone& model, const std::filesy
   return load_backbone_weights(model, file.tensors(), options, "'" + path.string() + "'");
 }
 
-void export_backbone(const Backbone& model, const std::filesystem::path& path) {
-  checkpoints::save_module(model, path, {{"format", "pt"}, {"arch", model.spec().name}},
-                           model.non_persistent_buffer_suffixes());
+void export_backbone(const Backbone& model, const std::filesystem::path& path, const ExportOptions& options) {
+  auto tensors = checkpoints::module_state(model, model.non_persistent_buffer_suffixes());
+  for (auto& [name, tensor] : tensors) {
+    const auto it = options.replace.find(name);
+    if (it != options.replace.end()) tensor = it->second;
+  }
+  auto metadata = options.metadata;
+  metadata["format"] = "pt";
+  metadata["arch"] = model.spec().name;
+  checkpoints::save_safetensors(path, tensors, metadata);
 }
 
 }  // namespace wildreid::models

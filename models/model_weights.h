@@ -25,8 +25,14 @@ checkpoints::LoadReport load_backbone_weights(Backbone& model, const std::filesy
 checkpoints::LoadReport load_backbone_weights(Backbone& model, std::map<std::string, at::Tensor> tensors,
                                               const WeightLoadOptions& options, const std::string& source);
 
+// What an export may add to or change in the model's own state.
+struct ExportOptions {
+  std::map<std::string, std::string> metadata;  // besides "format" and "arch"
+  std::map<std::string, at::Tensor> replace;    // tensors written instead of the model's (same names)
+};
+
 // Writes the model's weights with timm's names (loadable by timm.create_model(..., pretrained=True,
 // pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name.
-void export_backbone(const Backbone& model, const std::filesystem::path& path);
+void export_backbone(const Backbone& model, const std::filesystem::path& path, const ExportOptions& options = {});
 
 }  // namespace wildreid::models

@@ -26,4 +26,5 @@ void add_batch(CLI::App& app);
 void add_models(CLI::App& app);
 void add_forward(CLI::App& app);
 void add_train(CLI::App& app);
+void add_plan(CLI::App& app);
 }  // namespace wildreid::commands

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   wildreid::commands::add_models(app);
   wildreid::commands::add_forward(app);
   wildreid::commands::add_train(app);
+  wildreid::commands::add_plan(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
