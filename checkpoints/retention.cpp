@@ -1,6 +1,7 @@
 // See retention.h.
 #include "checkpoints/retention.h"
 
+#include "checkpoints/atomic_file.h"
 #include "checkpoints/training_state.h"
 
 #include <algorithm>
@@ -12,13 +13,7 @@ namespace wildreid::checkpoints {
 namespace fs = std::filesystem;
 
 void mark_best_checkpoint(const fs::path& checkpoints_dir, const std::string& name) {
-  const fs::path tmp = checkpoints_dir / ".BEST.tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << name << "\n";
-    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
-  }
-  fs::rename(tmp, checkpoints_dir / "BEST");
+  write_file_atomically(checkpoints_dir / "BEST", name + "\n");
 }
 
 std::optional<fs::path> best_checkpoint(const fs::path& checkpoints_dir) {

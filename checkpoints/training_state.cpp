@@ -14,19 +14,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "checkpoints/atomic_file.h"
 #include "checkpoints/safetensors.h"
 
 namespace wildreid::checkpoints {
 namespace fs = std::filesystem;
 namespace {
-
-void fsync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error(path.string() + ": cannot open for fsync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error(path.string() + ": fsync failed");
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

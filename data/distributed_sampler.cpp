@@ -4,12 +4,26 @@
 
 #include <stdexcept>
 
+#include "data/identity_batches.h"
 #include "data/sample_rng.h"
 
 namespace wildreid::data {
 
-DistributedSampler::DistributedSampler(std::vector<size_t> split_indices, SamplerOptions options)
-    : split_(std::move(split_indices)), options_(options) {
+namespace {
+IdentityBatchOptions identity_options(const SamplerOptions& o, int64_t epoch) {
+  IdentityBatchOptions out;
+  out.seed = o.seed;
+  out.epoch = epoch;
+  out.world_size = o.world_size;
+  out.batch_size = o.batch_size;
+  out.instances_per_identity = o.instances_per_identity;
+  return out;
+}
+}  // namespace
+
+DistributedSampler::DistributedSampler(std::vector<size_t> split_indices, SamplerOptions options,
+                                       std::vector<int64_t> labels)
+    : split_(std::move(split_indices)), labels_(std::move(labels)), options_(options) {
   if (options_.world_size < 1)
     throw std::invalid_argument("sampler: world size must be >= 1, got " +
                                 std::to_string(options_.world_size));
@@ -17,6 +31,16 @@ DistributedSampler::DistributedSampler(std::vector<size_t> split_indices, Sample
     throw std::invalid_argument("sampler: rank " + std::to_string(options_.rank) +
                                 " outside world size " + std::to_string(options_.world_size));
   const size_t n = split_.size(), w = static_cast<size_t>(options_.world_size);
+  if (options_.instances_per_identity > 0) {
+    if (options_.drop_last)
+      throw std::invalid_argument("sampler: identity-balanced batches are always padded, not dropped");
+    if (labels_.size() != n)
+      throw std::invalid_argument("sampler: identity-balanced batches need one label per record, got " +
+                                  std::to_string(labels_.size()) + " for " + std::to_string(n));
+    per_rank_ = static_cast<size_t>(identity_batch_steps(labels_, identity_options(options_, 0)) *
+                                    options_.batch_size);
+    return;
+  }
   per_rank_ = options_.drop_last ? n / w : (n + w - 1) / w;
   if (per_rank_ == 0)
     throw std::invalid_argument("sampler: split of " + std::to_string(n) +
@@ -25,6 +49,14 @@ DistributedSampler::DistributedSampler(std::vector<size_t> split_indices, Sample
 }
 
 std::vector<size_t> DistributedSampler::epoch_order(int64_t epoch) const {
+  if (options_.instances_per_identity > 0) {
+    // Rank r's k-th sample at k x world + r, as below.
+    const auto streams = identity_batch_streams(split_, labels_, identity_options(options_, epoch));
+    std::vector<size_t> order(per_rank_ * streams.size());
+    for (size_t r = 0; r < streams.size(); ++r)
+      for (size_t k = 0; k < per_rank_; ++k) order[k * streams.size() + r] = streams[r][k];
+    return order;
+  }
   std::vector<size_t> order = split_;
   if (options_.shuffle) {
     SampleRng rng = SampleRng::for_record(options_.seed, epoch, ~0ULL);  // a stream no record uses

@@ -3,6 +3,9 @@
 // r+2W, ...), with the tail either padded by wrapping around the shuffled order or dropped so
 // every rank gets the same number of samples. The order is a pure function of
 // (seed, epoch, split, world size), so a resume needs only SamplerState = (epoch, position).
+// With instances_per_identity = K, batches are identity-balanced instead (identity_batches.h):
+// each rank's batch of batch_size images holds batch_size / K identities with K images each,
+// padded by extra chunks so every rank still gets the same number of samples.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,6 +19,10 @@ struct SamplerOptions {
   int world_size = 1;
   bool shuffle = true;     // false: split order (evaluation)
   bool drop_last = false;  // false: pad by wrapping; true: drop the tail that does not divide
+  // > 0: identity-balanced batches of `batch_size` with K = this many images per identity
+  // (needs the records' labels; drop_last must be false).
+  int64_t instances_per_identity = 0;
+  int64_t batch_size = 0;  // images per rank per batch, a multiple of instances_per_identity
 };
 
 // Where a rank stands: `position` samples of epoch `epoch` already consumed by this rank.
@@ -27,9 +34,10 @@ struct SamplerState {
 
 class DistributedSampler {
  public:
-  // `split_indices`: the split's global record indices (ShardSet::split_indices). Throws
-  // std::invalid_argument on a bad rank/world size or when a rank would get no samples.
-  DistributedSampler(std::vector<size_t> split_indices, SamplerOptions options);
+  // `split_indices`: the split's global record indices (ShardSet::split_indices); `labels`: their
+  // identities, needed only with instances_per_identity. Throws std::invalid_argument on a bad
+  // rank/world size, when a rank would get no samples, or when identity batches cannot be formed.
+  DistributedSampler(std::vector<size_t> split_indices, SamplerOptions options, std::vector<int64_t> labels = {});
 
   size_t samples_per_rank() const { return per_rank_; }
   size_t split_size() const { return split_.size(); }
@@ -42,6 +50,7 @@ class DistributedSampler {
 
  private:
   std::vector<size_t> split_;
+  std::vector<int64_t> labels_;
   SamplerOptions options_;
   size_t per_rank_ = 0;
 };

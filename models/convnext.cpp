@@ -108,10 +108,12 @@ void ConvNeXt::reset_classifier(int64_t num_classes) {
 // gammas at ls_init_value, the head scaled by head_init_scale (1 in every config used here).
 void ConvNeXt::init_weights() {
   at::NoGradGuard no_grad;
+  timm_init::ParallelInit parallel;
   for (const auto& layer : timm_init::layers(*this)) timm_init::trunc_normal_zero_bias(layer);
   timm_init::reset_layer_norms(*this);
   for (auto& p : named_parameters())
     if (timm_init::ends_with(p.key(), "gamma")) p.value().fill_(config_.ls_init_value);
+  parallel.run();
 }
 
 void ConvNeXt::init_head() {

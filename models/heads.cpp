@@ -24,15 +24,13 @@ ArcFaceHeadImpl::ArcFaceHeadImpl(int64_t embed_dim, int64_t num_classes, ArcFace
   weight.uniform_(-bound, bound);
 }
 
-at::Tensor ArcFaceHeadImpl::logits(const at::Tensor& embedding) {
-  at::Tensor cosine = at::linear(l2_normalize(embedding.to(at::kFloat)),
-                                 l2_normalize(weight.to(at::kFloat)));
-  return cosine * options.scale;
+at::Tensor arcface_cosine_logits(const at::Tensor& embedding, const at::Tensor& weight, const ArcFaceOptions& options) {
+  return at::linear(l2_normalize(embedding.to(at::kFloat)), l2_normalize(weight.to(at::kFloat))) * options.scale;
 }
 
-at::Tensor ArcFaceHeadImpl::forward(const at::Tensor& embedding, const at::Tensor& target) {
-  at::Tensor cosine = at::linear(l2_normalize(embedding.to(at::kFloat)),
-                                 l2_normalize(weight.to(at::kFloat)))
+at::Tensor arcface_margin_logits(const at::Tensor& embedding, const at::Tensor& weight, const at::Tensor& target,
+                                 const ArcFaceOptions& options) {
+  at::Tensor cosine = at::linear(l2_normalize(embedding.to(at::kFloat)), l2_normalize(weight.to(at::kFloat)))
                           .clamp(-1.0 + 1e-7, 1.0 - 1e-7);
   const double m = options.margin;
   at::Tensor sine = (1.0 - cosine * cosine).sqrt();
@@ -40,6 +38,14 @@ at::Tensor ArcFaceHeadImpl::forward(const at::Tensor& embedding, const at::Tenso
   phi = at::where(cosine > std::cos(M_PI - m), phi, cosine - std::sin(M_PI - m) * m);
   at::Tensor one_hot = at::zeros_like(cosine).scatter_(1, target.view({-1, 1}), 1.0);
   return (one_hot * phi + (1.0 - one_hot) * cosine) * options.scale;
+}
+
+at::Tensor ArcFaceHeadImpl::logits(const at::Tensor& embedding) {
+  return arcface_cosine_logits(embedding, weight, options);
+}
+
+at::Tensor ArcFaceHeadImpl::forward(const at::Tensor& embedding, const at::Tensor& target) {
+  return arcface_margin_logits(embedding, weight, target, options);
 }
 
 }  // namespace wildreid::models

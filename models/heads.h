@@ -17,6 +17,14 @@ struct ArcFaceOptions {
   double scale = 64.0;
 };
 
+// ArcFace with the class centres `weight` [C, D] held elsewhere (e.g. a backbone's classifier
+// weight, so it keeps timm's name and loads, saves and resumes like any classifier): scaled
+// cosine logits with the margin added to each sample's target class (training).
+at::Tensor arcface_margin_logits(const at::Tensor& embedding, const at::Tensor& weight, const at::Tensor& target,
+                                 const ArcFaceOptions& options);
+// Scaled cosine logits without margin (inference): scale x cos(embedding, weight row).
+at::Tensor arcface_cosine_logits(const at::Tensor& embedding, const at::Tensor& weight, const ArcFaceOptions& options);
+
 class ArcFaceHeadImpl : public torch::nn::Module {
  public:
   ArcFaceHeadImpl(int64_t embed_dim, int64_t num_classes, ArcFaceOptions options = {});

@@ -92,6 +92,7 @@ void MaxVit::reset_classifier(int64_t num_classes) {
 // NormMlp head keeps PyTorch's Linear default, norms their 1/0 and BatchNorm statistics reset.
 void MaxVit::init_weights() {
   at::NoGradGuard no_grad;
+  timm_init::ParallelInit parallel;
   for (const auto& layer : timm_init::layers(*this)) {
     const std::string& name = layer.name;
     auto attn = name.find(".attn_block.");
@@ -103,7 +104,7 @@ void MaxVit::init_weights() {
       timm_init::zero_bias(layer);
     } else if (attn != std::string::npos && name.find(".mlp.", attn) != std::string::npos) {
       timm_init::xavier_uniform(layer);
-      if (layer.bias.defined()) layer.bias.normal_(0.0, 1e-6);
+      if (layer.bias.defined()) timm_init::normal(layer.bias, 0.0, 1e-6);
     } else {
       timm_init::xavier_uniform(layer);
       timm_init::zero_bias(layer);
@@ -118,9 +119,10 @@ void MaxVit::init_weights() {
       bn->running_var.fill_(1.0);
       bn->num_batches_tracked.zero_();
     } else if (auto* rel = dynamic_cast<MaxVitRelPosBiasImpl*>(m.get())) {
-      rel->relative_position_bias_table.normal_(0.0, 0.02);
+      timm_init::normal(rel->relative_position_bias_table, 0.0, 0.02);
     }
   }
+  parallel.run();
 }
 
 void MaxVit::set_grad_checkpointing(bool enabled) {

@@ -29,12 +29,16 @@ int64_t classes_in_weights(const Backbone& probe, const std::map<std::string, at
   return 0;
 }
 
-void export_backbone(const Backbone& model, const std::filesystem::path& path,
-                     const std::map<std::string, std::string>& metadata) {
-  auto all = metadata;
-  all["format"] = "pt";
-  all["arch"] = model.spec().name;
-  checkpoints::save_module(model, path, all, model.non_persistent_buffer_suffixes());
+void export_backbone(const Backbone& model, const std::filesystem::path& path, const ExportOptions& options) {
+  auto tensors = checkpoints::module_state(model, model.non_persistent_buffer_suffixes());
+  for (auto& [name, tensor] : tensors) {
+    const auto it = options.replace.find(name);
+    if (it != options.replace.end()) tensor = it->second;
+  }
+  auto metadata = options.metadata;
+  metadata["format"] = "pt";
+  metadata["arch"] = model.spec().name;
+  checkpoints::save_safetensors(path, tensors, metadata);
 }
 
 }  // namespace wildreid::models

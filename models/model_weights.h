@@ -32,10 +32,15 @@ checkpoints::LoadReport load_backbone_weights(Backbone& model, std::map<std::str
 // no classifier (a headless export, a backbone-only file).
 int64_t classes_in_weights(const Backbone& probe, const std::map<std::string, at::Tensor>& tensors);
 
+// What an export may add to or change in the model's own state.
+struct ExportOptions {
+  std::map<std::string, std::string> metadata;  // besides "format" and "arch"
+  std::map<std::string, at::Tensor> replace;    // tensors written instead of the model's (same names)
+};
+
 // Writes the model's weights with timm's names (loadable by timm.create_model(..., pretrained=True,
-// pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name, plus
-// `metadata` (e.g. checkpoints/label_names.h).
-void export_backbone(const Backbone& model, const std::filesystem::path& path,
-                     const std::map<std::string, std::string>& metadata = {});
+// pretrained_cfg_overlay=dict(file=...))), atomically. Metadata records the architecture name
+// plus `options.metadata` (e.g. checkpoints/label_names.h).
+void export_backbone(const Backbone& model, const std::filesystem::path& path, const ExportOptions& options = {});
 
 }  // namespace wildreid::models

@@ -90,6 +90,7 @@ void SwinTransformer::reset_classifier(int64_t num_classes) {
 // init); the patch-embedding Conv2d and the LayerNorms keep PyTorch's defaults.
 void SwinTransformer::init_weights() {
   at::NoGradGuard no_grad;
+  timm_init::ParallelInit parallel;
   for (const auto& layer : timm_init::layers(*this)) {
     if (layer.conv) timm_init::torch_default(layer);
     else timm_init::trunc_normal_zero_bias(layer);
@@ -97,6 +98,7 @@ void SwinTransformer::init_weights() {
   timm_init::reset_layer_norms(*this);
   for (auto& stage : stages_)
     for (auto& block : stage->blocks()) timm_init::trunc_normal(block->attn->relative_position_bias_table, 0.02);
+  parallel.run();
 }
 
 void SwinTransformer::set_grad_checkpointing(bool enabled) {

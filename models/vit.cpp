@@ -56,6 +56,7 @@ VisionTransformer::VisionTransformer(const ModelSpec& spec, const ViTConfig& c, 
 // and the LayerNorms keep PyTorch's defaults.
 void VisionTransformer::init_weights() {
   at::NoGradGuard no_grad;
+  timm_init::ParallelInit parallel;
   for (const auto& layer : timm_init::layers(*this)) {
     if (layer.conv) {
       timm_init::torch_default(layer);
@@ -65,7 +66,8 @@ void VisionTransformer::init_weights() {
   }
   timm_init::reset_layer_norms(*this);
   timm_init::trunc_normal(pos_embed_, 0.02);
-  cls_token_.normal_(0.0, 1e-6);
+  timm_init::normal(cls_token_, 0.0, 1e-6);
+  parallel.run();
 }
 
 at::Tensor VisionTransformer::forward_features(const at::Tensor& input) {

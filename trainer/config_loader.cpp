@@ -67,6 +67,9 @@ const std::vector<Field>& fields() {
       INT_FIELD("data.workers", data_workers, "decode threads per rank"),
       BOOL_FIELD("data.augment", data_augment, "train-time augmentation (false: eval transforms)"),
       BOOL_FIELD("data.shuffle", data_shuffle, "shuffle training samples each epoch"),
+      INT_FIELD("data.instances_per_identity", data_instances_per_identity,
+                "K > 0: each micro-batch holds micro_batch / K identities with K images each (for metric "
+                "losses; identities of one step distinct across ranks); 0 = plain shuffled batches"),
       STRING_FIELD("run.dir", run_dir, "run directory: checkpoints/, config.yaml, metrics"),
       INT_FIELD("run.seed", seed, "seed for weights init, sampling and augmentation"),
       INT_FIELD("run.threads", threads, "torch threads per rank (0 = cores / ranks on the node)"),
@@ -109,7 +112,18 @@ const std::vector<Field>& fields() {
             }},
       FLOAT_FIELD("optim.warmup_ratio", warmup_ratio, "fraction of steps with linear warmup"),
       FLOAT_FIELD("optim.min_lr", min_lr, "learning rate at the end of decay"),
-      FLOAT_FIELD("loss.label_smoothing", label_smoothing, "cross-entropy label smoothing"),
+      Field{"loss.type", "ce|arcface",
+            "ce: cross-entropy on the classifier; arcface: additive angular margin on the classifier's "
+            "weight rows (cosine logits x scale), the bias unused",
+            [](TrainConfig& c, const std::string& v) {
+              if (v == "ce" || v == "cross_entropy") c.loss = LossKind::kCrossEntropy;
+              else if (v == "arcface") c.loss = LossKind::kArcFace;
+              else throw std::invalid_argument("not one of ce|arcface");
+            },
+            [](const TrainConfig& c) { return std::string(c.loss == LossKind::kArcFace ? "arcface" : "ce"); }},
+      FLOAT_FIELD("loss.label_smoothing", label_smoothing, "cross-entropy label smoothing (both loss types)"),
+      FLOAT_FIELD("loss.arcface_margin", arcface_margin, "ArcFace additive angular margin m in radians"),
+      FLOAT_FIELD("loss.arcface_scale", arcface_scale, "ArcFace logit scale s"),
       Field{"amp", "bf16|fp16|off", "mixed precision: bf16 autocast, fp16 + loss scaling, or fp32",
             [](TrainConfig& c, const std::string& v) {
               if (v == "off" || v == "false" || v == "fp32") c.amp = AmpMode::kOff;
@@ -226,6 +240,12 @@ void validate_config(const TrainConfig& c) {
   require(c.lr > 0, "optim.lr must be > 0");
   require(c.warmup_ratio >= 0 && c.warmup_ratio < 1, "optim.warmup_ratio must be in [0, 1)");
   require(c.label_smoothing >= 0 && c.label_smoothing < 1, "loss.label_smoothing must be in [0, 1)");
+  require(c.arcface_margin >= 0 && c.arcface_margin < 1.5707963267948966, "loss.arcface_margin must be in [0, pi/2)");
+  require(c.arcface_scale > 0, "loss.arcface_scale must be > 0");
+  require(c.data_instances_per_identity >= 0, "data.instances_per_identity must be >= 0");
+  require(c.data_instances_per_identity == 0 || c.micro_batch % c.data_instances_per_identity == 0,
+          "train.micro_batch (" + std::to_string(c.micro_batch) + ") must be a multiple of data.instances_per_identity (" +
+              std::to_string(c.data_instances_per_identity) + ")");
   require(c.checkpoint_keep_last >= 1, "checkpoint.keep_last must be >= 1");
   require(c.max_nonfinite >= 1, "train.max_nonfinite must be >= 1");
   require(c.bucket_mib > 0, "cluster.bucket_mib must be > 0");

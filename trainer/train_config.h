@@ -9,6 +9,9 @@ namespace wildreid::trainer {
 
 enum class AmpMode { kOff, kBf16, kFp16 };
 enum class LrScheduleKind { kConstant, kLinear, kCosine };
+// Cross-entropy on the backbone's classifier, or ArcFace on the same classifier weight (its rows
+// are the class centres; the bias is unused and stays zero).
+enum class LossKind { kCrossEntropy, kArcFace };
 
 struct TrainConfig {
   // data
@@ -18,6 +21,9 @@ struct TrainConfig {
   int64_t data_workers = 2;         // decode threads per rank
   bool data_augment = true;         // false: eval transforms for training too (deterministic)
   bool data_shuffle = true;
+  // K > 0: every micro-batch holds micro_batch / K identities with K images each (metric
+  // losses); 0 = plain shuffled batches.
+  int64_t data_instances_per_identity = 0;
   // run
   std::string run_dir;              // checkpoints/, resolved config, metrics
   int64_t seed = 42;
@@ -53,7 +59,11 @@ struct TrainConfig {
   LrScheduleKind schedule = LrScheduleKind::kCosine;
   double warmup_ratio = 0.0;
   double min_lr = 0.0;
+  // loss
+  LossKind loss = LossKind::kCrossEntropy;
   double label_smoothing = 0.0;
+  double arcface_margin = 0.5;      // additive angular margin m (MegaDescriptor: 0.5)
+  double arcface_scale = 64.0;      // logit scale s (MegaDescriptor: 64)
   // precision
   AmpMode amp = AmpMode::kOff;
   double fp16_init_scale = 65536.0;

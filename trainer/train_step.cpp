@@ -40,16 +40,18 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm)
 }
 
 TrainStep::TrainStep(Forward forward, std::vector<at::Tensor> params, AdamW& optimizer,
-                     GradScaler& scaler, GradientSync& sync, StepOptions options)
+                     GradScaler& scaler, GradientSync& sync, StepOptions options, Loss loss)
     : forward_(std::move(forward)),
+      loss_(std::move(loss)),
       params_(std::move(params)),
       optimizer_(optimizer),
       scaler_(scaler),
       sync_(sync),
       options_(options) {}
 
-at::Tensor TrainStep::loss(const at::Tensor& logits, const at::Tensor& labels) const {
-  return at::cross_entropy_loss(logits.to(at::kFloat), labels, {}, at::Reduction::Mean, -100,
+at::Tensor TrainStep::loss(const at::Tensor& output, const at::Tensor& labels) const {
+  if (loss_) return loss_(output, labels);
+  return at::cross_entropy_loss(output.to(at::kFloat), labels, {}, at::Reduction::Mean, -100,
                                 options_.label_smoothing);
 }
 

@@ -1,5 +1,6 @@
 // One optimizer step of the compute core: `accumulation` micro-steps of autocast forward +
-// cross-entropy (label smoothing) + scaled backward, gradient reduction only on the last
+// loss (cross-entropy with label smoothing unless the caller gives its own, e.g. ArcFace's) +
+// scaled backward, gradient reduction only on the last
 // micro-step, then unscale + non-finite check, global-norm clipping (after reduction, so every
 // rank clips identically), fused AdamW at the scheduled lr, and the loss-scaler update. It knows
 // nothing of MPI, HDF5 or OpenCV so it builds for the LibTorch-only GPU benchmark.
@@ -55,19 +56,23 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm)
 
 class TrainStep {
  public:
-  using Forward = std::function<at::Tensor(const at::Tensor& images)>;  // returns logits
+  using Forward = std::function<at::Tensor(const at::Tensor& images)>;  // logits, or what `Loss` takes
+  // The loss of one micro-batch from the forward's output, computed inside the autocast region.
+  // Empty: cross-entropy of the output as logits (in fp32) with the configured label smoothing.
+  using Loss = std::function<at::Tensor(const at::Tensor& output, const at::Tensor& labels)>;
   TrainStep(Forward forward, std::vector<at::Tensor> params, AdamW& optimizer, GradScaler& scaler,
-            GradientSync& sync, StepOptions options);
+            GradientSync& sync, StepOptions options, Loss loss = {});
 
   // Runs one optimizer step over `micro` (one entry per micro-step) at learning rate `lr`.
   // inject_inf puts +inf into the first gradient after reduction (tests of the skip path).
   StepResult run(const std::vector<MicroBatch>& micro, double lr, bool inject_inf = false);
 
-  // Cross-entropy of logits (computed in fp32) with the configured label smoothing.
-  at::Tensor loss(const at::Tensor& logits, const at::Tensor& labels) const;
+  // The configured loss of one micro-batch's forward output.
+  at::Tensor loss(const at::Tensor& output, const at::Tensor& labels) const;
 
  private:
   Forward forward_;
+  Loss loss_;
   std::vector<at::Tensor> params_;
   AdamW& optimizer_;
   GradScaler& scaler_;

@@ -1,7 +1,8 @@
-// The training loop of `trainer train`: builds the data pipeline, model, optimizer, reducer and
-// monitor from a TrainConfig on an already started Cluster, resumes if asked, runs epochs of
-// TrainStep with per-epoch validation, checkpoints (rank 0 writes, every rank's RNG gathered),
-// exports the best weights, and stops cleanly on SIGTERM/SIGUSR1.
+// `trainer train`'s run on an already started Cluster, as a list of named phases (run dir, data,
+// model, resume, monitoring, loop) in training_run.cpp, each in a file of its own: run_data.h,
+// run_model.h, run_checkpoints.h, training_loop.h. It trains epochs of TrainStep with per-epoch
+// validation, checkpoints (rank 0 writes, every rank's RNG gathered), exports the best weights,
+// and stops cleanly on SIGTERM/SIGUSR1.
 #pragma once
 #include <string>
 
@@ -13,7 +14,8 @@ namespace wildreid::trainer {
 struct RunSummary {
   int exit_code = 0;         // 0, or kPreemptedExitCode after a signal-triggered checkpoint
   int64_t steps = 0;         // optimizer steps completed (global count, across resumes)
-  double best_val_accuracy = -1;
+  bool validated = false;    // a val split was evaluated each epoch (train.validate and a val split)
+  double best_val_accuracy = -1;  // -1 until a validation ran
   double last_val_accuracy = -1;
   int64_t skipped_steps = 0; // non-finite steps skipped in this process
 };

@@ -5,8 +5,8 @@
 
 namespace wildreid::trainer {
 
-ValidationResult validate(models::Backbone& model, data::BatchLoader& loader, size_t split_size,
-                          cluster::ProcessGroup& group, AmpMode amp, int64_t epoch) {
+ValidationResult validate(models::Backbone& model, const ClassLogits& class_logits, data::BatchLoader& loader,
+                          size_t split_size, cluster::ProcessGroup& group, AmpMode amp, int64_t epoch) {
   const c10::Device device = model.parameters().front().device();
   at::NoGradGuard no_grad;
   model.eval();
@@ -28,7 +28,7 @@ ValidationResult validate(models::Backbone& model, data::BatchLoader& loader, si
     at::Tensor logits;
     {
       AutocastScope autocast(amp, device.type());
-      logits = model.forward(images);
+      logits = class_logits(images);
     }
     logits = logits.to(at::kFloat);
     loss_sum += at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum);

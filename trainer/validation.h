@@ -4,6 +4,7 @@
 // the whole split.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "cluster/process_group.h"
 #include "data/batch_loader.h"
@@ -18,7 +19,11 @@ struct ValidationResult {
   int64_t count = 0;    // images evaluated (whole split)
 };
 
-ValidationResult validate(models::Backbone& model, data::BatchLoader& loader, size_t split_size,
-                          cluster::ProcessGroup& group, AmpMode amp, int64_t epoch);
+// Class scores of a batch of images (the objective's: logits, or ArcFace's scaled cosines).
+using ClassLogits = std::function<at::Tensor(const at::Tensor& images)>;
+
+// `model` is switched to eval() for the pass and back to train() after it.
+ValidationResult validate(models::Backbone& model, const ClassLogits& class_logits, data::BatchLoader& loader,
+                          size_t split_size, cluster::ProcessGroup& group, AmpMode amp, int64_t epoch);
 
 }  // namespace wildreid::trainer

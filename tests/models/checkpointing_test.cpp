@@ -1,85 +1,17 @@
 // Activation checkpointing: the same gradients as without it (also with drop-path, which needs the
 // RNG state restored), no stale autocast weight casts left by the recompute, and a lower peak of live CPU tensor bytes during forward+backward, measured
-// by a counting wrapper installed as LibTorch's CPU allocator.
+// by a counting wrapper installed as LibTorch's CPU allocator (models/cpu_memory_counter.h).
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
-#include <c10/core/CPUAllocator.h>
-#include <c10/core/impl/alloc_cpu.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cstring>
-#include <mutex>
-#include <unordered_map>
-
 #include "models/activation_checkpoint.h"
+#include "models/cpu_memory_counter.h"
 #include "models/registry.h"
 
 using namespace wildreid::models;
 
 namespace {
-
-// Wraps c10's raw CPU allocation with byte accounting. Data pointer and context are the same
-// pointer (oneDNN's raw_allocate requires that), so sizes are kept in a map.
-class CountingAllocator final : public c10::Allocator {
- public:
-  c10::DataPtr allocate(size_t n) override {
-    void* p = c10::alloc_cpu(n);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      sizes_[p] = n;
-      current_ += static_cast<int64_t>(n);
-      peak_ = std::max(peak_, current_);
-    }
-    return {p, p, &release, c10::Device(c10::kCPU)};
-  }
-  c10::DeleterFnPtr raw_deleter() const override { return &release; }
-  void copy_data(void* dest, const void* src, std::size_t count) const override { std::memcpy(dest, src, count); }
-  void reset_peak() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    peak_ = current_;
-  }
-  int64_t peak() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return peak_;
-  }
-  int64_t current() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return current_;
-  }
-  static CountingAllocator& instance() {
-    static CountingAllocator a;
-    return a;
-  }
-
- private:
-  static void release(void* p) {
-    auto& a = instance();
-    {
-      std::lock_guard<std::mutex> lock(a.mutex_);
-      auto it = a.sizes_.find(p);
-      if (it != a.sizes_.end()) {
-        a.current_ -= static_cast<int64_t>(it->second);
-        a.sizes_.erase(it);
-      }
-    }
-    c10::free_cpu(p);
-  }
-  std::mutex mutex_;
-  std::unordered_map<void*, size_t> sizes_;
-  int64_t current_ = 0, peak_ = 0;
-};
-
-// Installs the counting allocator for its lifetime. Blocks allocated meanwhile are freed through
-// their own deleter, so restoring the original allocator afterwards is safe.
-// c10 only replaces an allocator with one of equal or higher priority, so each install and
-// restore uses the next priority.
-struct CountingAllocatorScope {
-  static inline uint8_t priority = 100;
-  c10::Allocator* base = c10::GetCPUAllocator();
-  CountingAllocatorScope() { c10::SetCPUAllocator(&CountingAllocator::instance(), ++priority); }
-  ~CountingAllocatorScope() { c10::SetCPUAllocator(base, ++priority); }
-};
 
 ModelOptions vit_options(bool checkpointing, double drop_path, int64_t img_size = 64) {
   ModelOptions o;
@@ -137,8 +69,7 @@ TEST(ActivationCheckpointing, LowersPeakTensorMemory) {
     auto model = create_model("vit_tiny_patch16_224", vit_options(ckpt, 0.0));
     model->train();
     at::Tensor x = at::randn({8, 3, 64, 64});
-    CountingAllocatorScope scope;
-    auto& counting = CountingAllocator::instance();
+    CpuMemoryCounter counting;
     int64_t base_bytes = counting.current();
     counting.reset_peak();
     model->forward(x).sum().backward();

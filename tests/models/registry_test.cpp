@@ -1,5 +1,7 @@
 // Registry lookups and parameter counts: full-size counts must equal timm's (1000 classes), as
 // printed by `trainer models`. Expected values come from timm 1.0.22 (sum of p.numel()).
+// Initialisation is reproducible from the seed at any thread count.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "models/registry.h"
@@ -63,4 +65,29 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Registry, FormatsMillionsWithTwoDecimals) {
   EXPECT_EQ(format_millions(350196968), "350.20M");
   EXPECT_EQ(format_millions(304715752), "304.72M");
+}
+
+// init_weights() draws in parallel chunks (models/timm_init.h): the weights follow at::manual_seed
+// and do not depend on how many threads draw them.
+TEST(Registry, InitFollowsTheSeedAndNotTheThreadCount) {
+  auto weights = [](uint64_t seed, int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    at::manual_seed(seed);
+    ModelOptions o;
+    o.num_classes = 7;
+    auto model = create_model("convnext_atto", o);  // 3.7M parameters: several 2^20-element chunks
+    at::set_num_threads(before);
+    std::vector<at::Tensor> out;
+    for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+    return out;
+  };
+  const auto one = weights(5, 1), two = weights(5, 2), other = weights(6, 2);
+  ASSERT_EQ(one.size(), two.size());
+  bool any_differs = false;
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_TRUE(at::equal(one[i], two[i])) << "parameter " << i;
+    any_differs |= !at::equal(one[i], other[i]);
+  }
+  EXPECT_TRUE(any_differs);
 }

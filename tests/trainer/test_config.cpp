@@ -61,13 +61,32 @@ TEST(Config, WrongTypeNamesKeyAndExpectedType) {
   EXPECT_NE(error_of("", {"novalue"}).find("key=value"), std::string::npos);
 }
 
+TEST(Config, LossTypeAndIdentityBatchesParseAndAreChecked) {
+  const auto c = trainer::parse_config("loss:\n  type: arcface\n  arcface_margin: 0.3\n  arcface_scale: 30\n"
+                                       "data:\n  instances_per_identity: 4\ntrain:\n  micro_batch: 16\n",
+                                       "recipe.yaml", {});
+  EXPECT_EQ(c.loss, trainer::LossKind::kArcFace);
+  EXPECT_DOUBLE_EQ(c.arcface_margin, 0.3);
+  EXPECT_DOUBLE_EQ(c.arcface_scale, 30);
+  EXPECT_EQ(c.data_instances_per_identity, 4);
+  EXPECT_EQ(trainer::parse_config("", "x", {}).loss, trainer::LossKind::kCrossEntropy);
+  EXPECT_NE(error_of("loss:\n  type: triplet\n").find("ce|arcface"), std::string::npos);
+  EXPECT_NE(error_of("", {"loss.arcface_scale=0"}).find("loss.arcface_scale"), std::string::npos);
+  EXPECT_NE(error_of("", {"loss.arcface_margin=2"}).find("loss.arcface_margin"), std::string::npos);
+  const std::string e = error_of("", {"train.micro_batch=6", "data.instances_per_identity=4"});
+  EXPECT_NE(e.find("multiple of data.instances_per_identity"), std::string::npos) << e;
+}
+
 TEST(Config, ResolvedYamlRoundTrips) {
-  const auto c = trainer::parse_config("model:\n  arch: swin_large\noptim:\n  lr: 8e-5\n", "x", {"amp=fp16"});
+  const auto c = trainer::parse_config("model:\n  arch: swin_large\noptim:\n  lr: 8e-5\n", "x",
+                                       {"amp=fp16", "loss.type=arcface", "data.instances_per_identity=2"});
   const auto again = trainer::parse_config(trainer::config_to_yaml(c), "resolved", {});
   EXPECT_EQ(trainer::config_to_yaml(c), trainer::config_to_yaml(again));
   EXPECT_EQ(again.model_arch, "swin_large");
   EXPECT_DOUBLE_EQ(again.lr, 8e-5);
   EXPECT_EQ(again.amp, trainer::AmpMode::kFp16);
+  EXPECT_EQ(again.loss, trainer::LossKind::kArcFace);
+  EXPECT_EQ(again.data_instances_per_identity, 2);
 }
 
 TEST(Config, RecipesInConfigsParse) {

@@ -1,6 +1,6 @@
 // End-to-end tests of `trainer train` under a real `mpirun` on CPU (issue 4 §5): DDP and
 // accumulation equivalence of final weights, bitwise resume, a SIGTERM checkpoint, a killed
-// rank, and a tiny model that learns. They share one small `trainer synth` + `trainer pack`
+// rank, ArcFace with identity-balanced batches, and a tiny model that learns. They share one small `trainer synth` + `trainer pack`
 // set built once, use convnext_atto at 32-64 px and a handful of steps to stay short on 2 cores.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "checkpoints/retention.h"
@@ -264,6 +265,36 @@ TEST_F(DistributedTraining, SlowCheckpointWriteOutlastsCollectiveTimeout) {
   ASSERT_EQ(run(mpirun(2) + train_command("slow_ckpt", sets)), 0);
   EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::seconds(18));  // the writes did take long
   EXPECT_TRUE(fs::exists(g_root / "slow_ckpt/checkpoints/step-000000003"));
+}
+
+// loss.type arcface with K-per-identity batches on 2 ranks: it trains and validates (cosine
+// logits), and best.safetensors carries both heads' worth: the embedding and a classifier whose
+// rows are unit vectors with a zero bias, the loss named in the metadata. With validation off the
+// run says so instead of printing a best accuracy of -1.
+TEST_F(DistributedTraining, ArcFaceWithIdentityBatchesExportsEmbeddingAndClassifier) {
+  const std::vector<std::string> sets = {"loss.type=arcface", "loss.arcface_margin=0.5", "loss.arcface_scale=64",
+                                         "data.instances_per_identity=4", "train.micro_batch=8", "train.epochs=1"};
+  ASSERT_EQ(run(mpirun(2) + train_command("arcface", sets)), 0);
+  checkpoints::SafetensorsFile best(g_root / "arcface/best.safetensors");
+  EXPECT_EQ(best.metadata().at("loss"), "arcface");
+  EXPECT_EQ(std::stod(best.metadata().at("arcface_scale")), 64.0);
+  const at::Tensor w = best.tensor("head.fc.weight");
+  EXPECT_EQ(w.size(0), 6);
+  EXPECT_TRUE(at::allclose(w.norm(2, {1}), at::ones({6}), 1e-5, 1e-5));
+  EXPECT_EQ(best.tensor("head.fc.bias").abs().max().item<double>(), 0.0);
+  const auto state = checkpoints::load_training_state(*checkpoints::latest_checkpoint(g_root / "arcface/checkpoints"));
+  EXPECT_EQ(state.progress.at("loss"), "arcface");
+  EXPECT_GE(state.progress.at("best_accuracy").get<double>(), 0.0);  // validated with the cosine logits
+
+  const auto log_size = fs::file_size(g_root / "log.txt");
+  auto off = sets;
+  off.push_back("train.validate=false");
+  ASSERT_EQ(run(train_command("arcface_noval", off)), 0);
+  std::ifstream log(g_root / "log.txt");
+  log.seekg(static_cast<std::streamoff>(log_size));
+  const std::string tail((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(tail.find("no validation (train.validate=false"), std::string::npos) << tail;
+  EXPECT_EQ(tail.find("-1.0000"), std::string::npos) << tail;
 }
 
 TEST_F(DistributedTraining, TinyModelLearnsWellAboveChance) {

@@ -50,10 +50,16 @@ void run_train(const TrainArgs& args) {
     summary = trainer::run_training(config, resolved, *cluster);
   });
   cluster->shutdown();
-  if (cluster->rank() == 0)
-    std::fprintf(stderr, "trainer: finished at step %lld, best val top-1 %.4f, %lld non-finite steps skipped\n",
-                 static_cast<long long>(summary.steps), summary.best_val_accuracy,
-                 static_cast<long long>(summary.skipped_steps));
+  if (cluster->rank() == 0) {
+    char validation[96];
+    if (summary.best_val_accuracy >= 0)
+      std::snprintf(validation, sizeof(validation), "best val top-1 %.4f", summary.best_val_accuracy);
+    else
+      std::snprintf(validation, sizeof(validation), "%s",
+                    summary.validated ? "no validation finished" : "no validation (train.validate=false or no val split)");
+    std::fprintf(stderr, "trainer: finished at step %lld, %s, %lld non-finite steps skipped\n",
+                 static_cast<long long>(summary.steps), validation, static_cast<long long>(summary.skipped_steps));
+  }
   if (summary.exit_code != 0)
     throw CommandExit(summary.exit_code, "stopped by signal after writing the checkpoint of step " +
                                              std::to_string(summary.steps) + " (exit code " +
