@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "data/hdf5_handle.h"
-#include "identify/atomic_file.h"
+#include "checkpoints/atomic_file.h"
 
 namespace wildreid::identify {
 namespace fs = std::filesystem;
@@ -176,7 +176,7 @@ EmbeddingsWriter::EmbeddingsWriter(fs::path path, EmbeddingRows rows, std::strin
                         "): a different shard set or split selection, use another --out");
     return;
   }
-  const fs::path tmp = temporary_sibling(path_);
+  const fs::path tmp = checkpoints::temporary_sibling(path_);
   ::unlink(tmp.c_str());
   try {
     {
@@ -187,7 +187,7 @@ EmbeddingsWriter::EmbeddingsWriter(fs::path path, EmbeddingRows rows, std::strin
       write_rows(file.get(), rows_, where);
       h5::create_group(file.get(), kModelsGroup, where);
     }
-    commit_file(tmp, path_);
+    checkpoints::commit_file(tmp, path_);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
@@ -225,15 +225,15 @@ void EmbeddingsWriter::add_model(const std::string& name, const ModelAttributes&
   if (attrs.resize != "crop" && attrs.resize != "squash")
     fail(path_, "model '" + name + "': resize '" + attrs.resize + "' is not crop or squash");
 
-  const fs::path tmp = temporary_sibling(path_);
+  const fs::path tmp = checkpoints::temporary_sibling(path_);
   try {
-    copy_file_synced(path_, tmp);
+    checkpoints::copy_file_synced(path_, tmp);
     {
       auto file = h5::open_file_readwrite(tmp.string());
       write_model(file.get(), name, attrs, emb, log, label_names, path_.string());
       if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) fail(path_, "HDF5: flush failed");
     }
-    commit_file(tmp, path_);
+    checkpoints::commit_file(tmp, path_);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;

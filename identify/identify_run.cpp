@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "data/csv_reader.h"
-#include "identify/atomic_file.h"
+#include "checkpoints/atomic_file.h"
 #include "identify/classifier.h"
 #include "identify/embedding_mlp.h"
 #include "identify/embeddings_file.h"
@@ -220,9 +220,9 @@ void write_outputs(const RunOptions& o, const RunSummary& s) {
                      {"tuned", o.config.tune_threshold}, {"calibration_score", s.threshold.calibration_score}}},
       {"stages", stages},
       {"seconds", s.seconds}};
-  write_file_atomic(o.out / "predictions.csv", predictions);
-  write_file_atomic(o.out / "summary.json", summary.dump(2) + "\n");
-  write_file_atomic(o.out / "submission.csv", submission);  // last: its presence means the run finished
+  checkpoints::write_file_atomically(o.out / "predictions.csv", predictions);
+  checkpoints::write_file_atomically(o.out / "summary.json", summary.dump(2) + "\n");
+  checkpoints::write_file_atomically(o.out / "submission.csv", submission);  // last: its presence means the run finished
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Backbone-aware weight loading and export (see model_weights.h).
 #include "models/model_weights.h"
 
+#include "checkpoints/safetensors.h"
 #include "checkpoints/weights_file.h"
 
 namespace wildreid::models {

@@ -116,9 +116,7 @@ class Embed : public ::testing::Test {
     models::ModelOptions o;
     o.img_size = 64;
     o.num_classes = 0;
-    o.init_weights = false;
-    auto model = models::create_model("convnext_atto", o);
-    models::init_timm_weights(*model, 0.02);
+    auto model = models::create_model("convnext_atto", o);  // timm's init
     models::export_backbone(*model, untrained());
     r = run("'" + python() + "' -c \"import sys, torch; from safetensors.torch import load_file; "
             "torch.save({'model': load_file(sys.argv[1]), 'epoch': 12}, sys.argv[2])\" " +

@@ -39,9 +39,7 @@ class IdentifyLocal : public ::testing::Test {
     models::ModelOptions o;
     o.img_size = 64;
     o.num_classes = 0;
-    o.init_weights = false;
-    auto model = models::create_model("convnext_atto", o);
-    models::init_timm_weights(*model, 0.02);
+    auto model = models::create_model("convnext_atto", o);  // timm's init
     models::export_backbone(*model, g_root / "untrained.safetensors");
     r = run_trainer("embed --quiet --threads 2 --workers 1 --batch-size 16 --shards " + quoted(g_root / "shards") +
                     " --out " + quoted(g_root / "E.h5") + " --model untrained=" +
