@@ -4,7 +4,7 @@
 #                          └► pretrain (WildlifeReID-10k) ─┐
 #   pack AnimalCLEF2025 ───────────────────────────────────┴► fine-tune (AnimalCLEF, from the
 #                                                             pretrain's best.safetensors)
-#                                                             └► embed / identify / submission (SLOT)
+#                                                             └► embed / identify / submission
 # Each stage is one of the batch scripts next to this file, so a stage can also be run (or
 # rerun) alone. A training stage that is requeued after a time-limit checkpoint stays pending
 # and its dependants keep waiting (afterok), so the chain survives time limits. Every run
@@ -24,6 +24,8 @@ Usage: launch/slurm/chain.sh --out DIR (--wr10k-metadata CSV | --wr10k-shards DI
   --animalclef-shards DIR     an existing AnimalCLEF2025 shard set (no pack job)
   --pretrain-config FILE      default configs/convnext_xlarge_wildlifereid10k.yaml
   --finetune-config FILE      default configs/convnext_xlarge_animalclef.yaml
+  --identify-config FILE      identification recipe, default configs/identify_global.yaml
+  --identify-set K=V          trainer identify override (repeatable)
   --train-script FILE         batch script of the training stages (default
                               launch/slurm/train_1node.sbatch; e.g. train_nodes.sbatch)
   --pretrain-set K=V          trainer override for the pretrain stage (repeatable)
@@ -34,13 +36,16 @@ Usage: launch/slurm/chain.sh --out DIR (--wr10k-metadata CSV | --wr10k-shards DI
   --train-sbatch-arg ARG      sbatch option for the training jobs only (repeatable)
   --dry-run                   print the sbatch commands instead of submitting
   -h, --help                  this help
-Prints one line per job (stage, job id, dependency) and writes them to DIR/jobs.txt.
+Prints one line per job (stage, job id, dependency) and writes them to DIR/jobs.txt; the
+submission lands in DIR/identify/submission.csv.
 USAGE
 }
 
 out="" w_csv="" w_shards="" c_csv="" c_shards="" dry=0
 pre_cfg="$WR_ROOT/configs/convnext_xlarge_wildlifereid10k.yaml"
 fin_cfg="$WR_ROOT/configs/convnext_xlarge_animalclef.yaml"
+id_cfg="$WR_ROOT/configs/identify_global.yaml"
+id_sets=()
 train_script="$WR_LAUNCH_DIR/slurm/train_1node.sbatch"
 pre_sets=() fin_sets=() job_args=() sb_all=() sb_train=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || wr_die "$1 needs a value (see --help)"; }
@@ -54,6 +59,8 @@ while [ $# -gt 0 ]; do
     --animalclef-shards) need "$@"; c_shards="$2"; shift 2 ;;
     --pretrain-config) need "$@"; pre_cfg="$2"; shift 2 ;;
     --finetune-config) need "$@"; fin_cfg="$2"; shift 2 ;;
+    --identify-config) need "$@"; id_cfg="$2"; shift 2 ;;
+    --identify-set) need "$@"; id_sets+=(--set "$2"); shift 2 ;;
     --train-script) need "$@"; train_script="$2"; shift 2 ;;
     --pretrain-set) need "$@"; pre_sets+=(--set "$2"); shift 2 ;;
     --finetune-set) need "$@"; fin_sets+=(--set "$2"); shift 2 ;;
@@ -68,7 +75,7 @@ done
 [ -n "$out" ] || wr_die "--out DIR is required"
 [ -n "$w_csv$w_shards" ] && [ -z "$w_csv" -o -z "$w_shards" ] || wr_die "give one of --wr10k-metadata or --wr10k-shards"
 [ -n "$c_csv$c_shards" ] && [ -z "$c_csv" -o -z "$c_shards" ] || wr_die "give one of --animalclef-metadata or --animalclef-shards"
-for f in "$pre_cfg" "$fin_cfg" "$train_script" ${w_csv:+"$w_csv"} ${c_csv:+"$c_csv"}; do
+for f in "$pre_cfg" "$fin_cfg" "$id_cfg" "$train_script" ${w_csv:+"$w_csv"} ${c_csv:+"$c_csv"}; do
   [ -f "$f" ] || wr_die "$f: no such file"
 done
 for d in ${w_shards:+"$w_shards"} ${c_shards:+"$c_shards"}; do
@@ -114,9 +121,6 @@ fin_id="$(submit finetune "$fin_dep" "${sb_train[@]}" "$train_script" --run-dir 
           "$fin_cfg" --set "data.shards=$c_shards" --set "init.from=$out/pretrain/best.safetensors" \
           --set init.new_head=true "${fin_sets[@]}")"
 
-# ---- IDENTIFY SLOT: embed / identify / submission on one node, after the fine-tune.
-# `trainer embed` and `trainer identify` are not in this build yet; when they are, submit
-#   submit identify "$fin_id" "$WR_LAUNCH_DIR/slurm/identify.sbatch" "$out/finetune" "$out/identify"
-# here (and fill in the slot in identify.sbatch).
-wr_log "identify stage: slot only (launch/slurm/identify.sbatch); the chain ends with the fine-tune (job $fin_id)"
-[ "$dry" = 1 ] || wr_log "jobs: $jobs_file; run dirs: $out/pretrain, $out/finetune"
+id_id="$(submit identify "$fin_id" "$WR_LAUNCH_DIR/slurm/identify.sbatch" "$out/finetune" "$c_shards" \
+         "$out/identify" "$id_cfg" "${id_sets[@]}")"
+[ "$dry" = 1 ] || wr_log "jobs: $jobs_file; run dirs: $out/pretrain, $out/finetune; submission: $out/identify/submission.csv (job $id_id)"

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -145,7 +146,7 @@ TEST_F(SlurmJobs, KilledRankEndsTheJobNonZeroWithin60Seconds) {
   for (pid_t rank : ranks) EXPECT_NE(kill(rank, 0), 0) << "rank " << rank << " still running";
 }
 
-TEST_F(SlurmJobs, ChainRunsPackPretrainAndFinetuneWithDependencies) {
+TEST_F(SlurmJobs, ChainRunsPackPretrainFinetuneAndIdentifyWithDependencies) {
   start("slurm-chain", 17340);
   const fs::path w_synth = ws_->root() / "wr10k-synth", c_synth = ws_->root() / "clef-synth";
   for (const auto& [dir, identities] : {std::pair{w_synth, 2}, {c_synth, 3}})
@@ -166,15 +167,15 @@ TEST_F(SlurmJobs, ChainRunsPackPretrainAndFinetuneWithDependencies) {
                        out, 60s);
   const std::string said = read_text(out);
   ASSERT_EQ(code, 0) << said;
-  EXPECT_NE(said.find("identify stage: slot only"), std::string::npos) << said;
   // jobs.txt: "<stage> job <id> after <dependency>"
   std::map<std::string, std::pair<std::string, std::string>> jobs;
   std::ifstream lines(chain / "jobs.txt");
   for (std::string stage, word, id, after, dep; lines >> stage >> word >> id >> after >> dep;) jobs[stage] = {id, dep};
-  ASSERT_EQ(jobs.size(), 4u) << read_text(chain / "jobs.txt");
+  ASSERT_EQ(jobs.size(), 5u) << read_text(chain / "jobs.txt");
   EXPECT_EQ(jobs["pretrain"].second, jobs["pack-wr10k"].first);
   EXPECT_EQ(jobs["finetune"].second, jobs["pretrain"].first + ":" + jobs["pack-clef"].first);
-  for (const auto& stage : {"pack-wr10k", "pack-clef", "pretrain", "finetune"}) {
+  EXPECT_EQ(jobs["identify"].second, jobs["finetune"].first);
+  for (const auto& stage : {"pack-wr10k", "pack-clef", "pretrain", "finetune", "identify"}) {
     const std::string id = jobs[stage].first;
     EXPECT_EQ(slurm_->wait_done(id, 400s), "COMPLETED")
         << stage << "\n" << read_text(ws_->root() / ("wildreid-" + std::string(stage) + "-" + id + ".out"));
@@ -185,6 +186,13 @@ TEST_F(SlurmJobs, ChainRunsPackPretrainAndFinetuneWithDependencies) {
   const std::string finetune_config = read_text(chain / "finetune/config.yaml");
   EXPECT_NE(finetune_config.find((chain / "pretrain/best.safetensors").string()), std::string::npos) << finetune_config;
   EXPECT_NE(finetune_config.find((chain / "shards/animalclef2025").string()), std::string::npos) << finetune_config;
+  // The identify stage embedded the competition set with the fine-tuned weights and answered
+  // every query of its metadata.
+  const std::string submission = read_text(chain / "identify/submission.csv");
+  EXPECT_EQ(submission.rfind("image_id,identity\n", 0), 0u) << submission;
+  const std::string solution = read_text(c_synth / "solution.csv");
+  EXPECT_EQ(std::count(submission.begin(), submission.end(), '\n'), std::count(solution.begin(), solution.end(), '\n'))
+      << submission;
 }
 
 }  // namespace

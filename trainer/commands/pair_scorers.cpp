@@ -4,6 +4,7 @@
 // work folder (DIR/cache/<pipeline>), so a second run reuses them.
 #include "trainer/commands/pair_scorers.h"
 
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -18,6 +19,10 @@ class LocalMatchingScorer : public identify::PairScorer {
     const std::string where = "local pipeline '" + spec.name + "'";
     matching::LocalPipelineOptions o = matching::parse_pipeline_options(spec.options, where);
     o.cache_dir = spec.work_dir;
+    // Missing weights are a configuration error: said before the shard set is opened.
+    for (const std::string& file : {o.extractor.weights, o.lightglue_weights})
+      if (!file.empty() && !std::filesystem::exists(file))
+        throw std::runtime_error(where + ": weights file '" + file + "' not found");
     try {  // weights, shard set and cache problems name the pipeline too
       pipeline_ = std::make_unique<matching::LocalPipeline>(o, matching::shard_image_source(spec.shards), spec.name);
     } catch (const std::exception& e) {
