@@ -7,6 +7,7 @@
 #include "identify/embed.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <chrono>
 #include <cstdio>
@@ -112,7 +113,7 @@ struct Outputs {
 
 Outputs forward(models::Backbone& model, const at::Tensor& images, bool with_logits, bool flip_tta,
                 trainer::AmpMode amp) {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // no autograd records, no version counters: outputs are only stored
   trainer::AutocastScope autocast(amp, images.device().type());
   auto run = [&](const at::Tensor& x) {
     Outputs o;
