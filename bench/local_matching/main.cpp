@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "data/parallel_for.h"
 #include "data/remove_tree.h"
 #include "data/synth_render.h"
@@ -64,14 +65,10 @@ void usage() {
 
 Args parse(int argc, char** argv) {
   Args a;
-  const char* env = std::getenv("WILDREID_PYTHON");
-  a.python_path = env && *env ? env : WILDREID_PYTHON_DEFAULT;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("option " + k + " needs a value");
-      return argv[++i];
-    };
+  a.python_path = wildreid::bench::python_interpreter(WILDREID_PYTHON_DEFAULT);
+  for (wildreid::bench::ArgWalker args(argc, argv); args.next();) {
+    const std::string k = args.key();
+    auto next = [&args] { return args.value(); };
     if (k == "--what") a.what = next();
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--images") a.images = std::stoll(next());

@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 
+#include "bench/bench_args.h"
 #include "checkpoints/safetensors.h"
 #include "matching/aliked.h"
 #include "matching/lightglue.h"
@@ -62,14 +63,10 @@ void usage() {
 
 Args parse(int argc, char** argv) {
   Args a;
-  const char* env = std::getenv("WILDREID_PYTHON");
-  a.python_path = env && *env ? env : WILDREID_PYTHON_DEFAULT;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("option " + k + " needs a value");
-      return argv[++i];
-    };
+  a.python_path = wildreid::bench::python_interpreter(WILDREID_PYTHON_DEFAULT);
+  for (wildreid::bench::ArgWalker args(argc, argv); args.next();) {
+    const std::string k = args.key();
+    auto next = [&args] { return args.value(); };
     if (k == "--what") a.what = next();
     else if (k == "--pairs") a.pairs = std::stoll(next());
     else if (k == "--keypoints") a.keypoints = std::stoll(next());

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "models/registry.h"
 
 namespace {
@@ -50,14 +51,10 @@ void usage() {
 
 Args parse(int argc, char** argv) {
   Args a;
-  const char* env = std::getenv("WILDREID_PYTHON");
-  a.python_path = env && *env ? env : WILDREID_PYTHON_DEFAULT;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("option " + k + " needs a value");
-      return argv[++i];
-    };
+  a.python_path = wildreid::bench::python_interpreter(WILDREID_PYTHON_DEFAULT);
+  for (wildreid::bench::ArgWalker args(argc, argv); args.next();) {
+    const std::string k = args.key();
+    auto next = [&args] { return args.value(); };
     if (k == "--archs") {
       a.archs.clear();
       std::stringstream ss(next());
