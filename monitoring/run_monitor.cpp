@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "monitoring/exporter.h"
+#include "monitoring/nvml_metrics.h"
 #include "monitoring/process_metrics.h"
 #include "monitoring/progress.h"
 #include "monitoring/rank_registry.h"
@@ -61,6 +62,7 @@ struct RunMonitor::Impl {
   RankRegistry registry;
   TrainMetrics metrics;
   ProcessMetrics process;
+  std::unique_ptr<NvmlMetrics> nvml;    // CUDA runs with an exporter; destroyed after it
   std::unique_ptr<Exporter> exporter;
   std::optional<JsonlLog> jsonl;
   std::optional<ProgressPrinter> progress;
@@ -108,7 +110,15 @@ RunMonitor::RunMonitor(RunMonitorOptions options) {
     e.port_fallback = o.port_fallback;
     int rank = o.rank;
     e.log = [rank](const std::string& m) { std::fprintf(stderr, "[rank %d] %s\n", rank, m.c_str()); };
-    e.before_scrape = [process = &impl_->process] { process->refresh(); };
+    if (o.nvml.wanted()) {
+      NvmlOptions n = o.nvml;
+      if (!n.log) n.log = e.log;
+      impl_->nvml = std::make_unique<NvmlMetrics>(impl_->registry, std::move(n));
+    }
+    e.before_scrape = [process = &impl_->process, nvml = impl_->nvml.get()] {
+      process->refresh();
+      if (nvml) nvml->refresh();
+    };
     impl_->exporter = std::make_unique<Exporter>(impl_->registry, e);
   }
   if (o.is_rank0) {

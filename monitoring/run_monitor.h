@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "monitoring/nvml_metrics.h"
+
 namespace wildreid::monitoring {
 
 class RankRegistry;
@@ -51,6 +53,10 @@ struct RunMonitorOptions {
   int64_t log_every_steps = 10;     // JSONL record and plain log line every N steps (and the last)
   double linger_seconds = 0.0;      // close() keeps /metrics up this long so a last scrape lands
   BuildInfo build;
+  // GPU health through NVML (nvml_metrics.h), sampled on scrape: CUDA runs set nvml.gpu_uuid to
+  // their device's UUID; CPU runs leave it empty and NVML is not loaded. Also not loaded when
+  // the exporter is off (port 0): nothing would read the figures.
+  NvmlOptions nvml;
 };
 
 // Seconds spent in each phase of one optimizer step (summed over its micro-steps).
