@@ -5,7 +5,8 @@
 //   2. data            shards, splits, batch geometry, loaders             (run_data.h)
 //   3. model           backbone + init.from, objective, AdamW, reducer     (run_model.h)
 //   4. resume          the checkpoint to continue from                     (run_checkpoints.h)
-//   5. monitoring      exporter, progress line, metrics.jsonl, targets     (monitoring/run_monitor.h)
+//   5. monitoring      exporter, progress line, metrics.jsonl, targets,    (monitoring/run_monitor.h)
+//                      NVML GPU health on CUDA runs
 //   6. loop            steps, validation, checkpoints, early stopping      (training_loop.h)
 // The model is created from run.seed on every rank and rank 0's state is broadcast, so every
 // rank starts identical; everything after that is a collective sequence every rank follows.
@@ -15,6 +16,7 @@
 #include <stdexcept>
 
 #include "checkpoints/atomic_file.h"
+#include "cluster/nccl_process_group.h"
 #include "monitoring/run_monitor.h"
 #include "trainer/run_checkpoints.h"
 #include "trainer/run_data.h"
@@ -51,6 +53,9 @@ monitoring::RunMonitorOptions monitor_options(const TrainConfig& config, const c
   o.is_rank0 = cluster.rank() == 0;
   o.total_steps = total_steps;
   o.log_every_steps = config.log_every;
+  // GPU health through NVML for the GPU this rank drives, named by the UUID the cluster library
+  // checks across ranks (NVML's device numbering is not CUDA's); CPU runs leave it empty.
+  if (cluster.device().is_cuda()) o.nvml.gpu_uuid = cluster::gpu_uuid(cluster.device().index());
   return o;
 }
 

@@ -1,8 +1,10 @@
 // The naming contract of the trainer's metrics: after every kind of RunMonitor report, a scrape's
 // families (HELP and TYPE lines), series names, label keys and label values (bucket bounds,
 // phases, status codes, fixed run labels) must equal tests/monitoring/fixtures/metric_families.txt,
-// the set the hand-written exporter served before monitoring moved onto prometheus-cpp. The
-// Grafana dashboard, prometheus.yml and recorded queries depend on exactly these names.
+// the set the hand-written exporter served before monitoring moved onto prometheus-cpp, plus the
+// GPU health families added since (nvml_metrics.h, here from the fake NVML library of
+// fake_nvml.c). The Grafana dashboard, prometheus.yml and recorded queries depend on exactly
+// these names.
 // One family is now the library's under its own name (kReplacedByLibrary); besides it the library
 // adds only its own exposer_* families, which carry none of our labels.
 #include <gtest/gtest.h>
@@ -33,7 +35,7 @@ const std::set<std::string> kLibraryFamilies = {
     "exposer_transferred_bytes_total", "exposer_scrapes_total", "exposer_request_latencies"};
 
 // A scrape after on_step (a skipped step, decode errors), on_validation, on_checkpoint and
-// set_gpu_memory, so that every family the trainer can publish is present.
+// set_gpu_memory, with NVML readings, so that every family the trainer can publish is present.
 std::string full_scrape() {
   RunMonitorOptions o;
   o.port = free_loopback_port();
@@ -48,6 +50,9 @@ std::string full_scrape() {
   o.progress = ProgressMode::kOff;
   o.total_steps = 4;
   o.build = {"1.2.3", "2.11.0", "13.0", "2.27.5"};
+  o.nvml.library = WILDREID_FAKE_NVML;
+  o.nvml.gpu_uuid = "GPU-01234567-89ab-cdef-0123-456789abcdef";
+  o.nvml.log = [](const std::string&) {};
   RunMonitor monitor(o);
   for (int n = 1; n <= 4; ++n) {
     StepStats s;

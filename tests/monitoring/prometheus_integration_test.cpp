@@ -3,7 +3,9 @@
 // test asks Prometheus's HTTP API (query_range over the run's time span) that
 //   - rate(wildreid_train_images_total[...]) was positive for rank 0 and rank 1, and
 //   - every PromQL expression of the Grafana dashboard returned data
-//     ($job and $__rate_interval substituted as Grafana would).
+//     ($job and $__rate_interval substituted as Grafana would), except that the GPU health
+//     panels (NVML families) must return data exactly when the run published them: the stand-in
+//     does, through the fake NVML library (fake_nvml.c); the trainer's CPU run must not.
 // The run is the real `trainer train` when that binary and configs/tiny_cpu.yaml exist, and the
 // monitoring stand-in (same RunMonitor calls, synthetic timings) in its own test.
 #include <gtest/gtest.h>
@@ -113,6 +115,18 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     s.replace(pos, from.size(), to);
 }
 
+// The families only a CUDA run with NVML publishes (monitoring/nvml_metrics.h).
+const std::vector<std::string> kNvmlFamilies = {
+    "wildreid_gpu_utilization_ratio", "wildreid_gpu_memory_used_bytes",
+    "wildreid_gpu_memory_total_bytes", "wildreid_gpu_power_watts",
+    "wildreid_gpu_temperature_celsius"};
+
+bool names_nvml_family(const std::string& expr) {
+  for (const auto& family : kNvmlFamilies)
+    if (expr.find(family) != std::string::npos) return true;
+  return false;
+}
+
 std::vector<std::string> dashboard_expressions(const fs::path& dashboard) {
   std::ifstream in(dashboard);
   auto json = nlohmann::json::parse(in);
@@ -183,8 +197,10 @@ fs::path bin_dir() {
 }
 
 // Starts Prometheus, runs `run` (an argv whose run directory is run_dir), checks the API.
+// gpu_health: the run publishes the NVML families (their panels must have data, otherwise none).
 void check_run_against_prometheus(const TempDir& tmp, const fs::path& run_dir,
-                                  const std::vector<std::string>& run, const std::string& job) {
+                                  const std::vector<std::string>& run, const std::string& job,
+                                  bool gpu_health) {
   fs::create_directories(run_dir);
   PrometheusServer prometheus(tmp.path, run_dir / "prometheus_targets.json");
   ASSERT_TRUE(prometheus.wait_ready(30)) << prometheus.process->output();
@@ -206,12 +222,20 @@ void check_run_against_prometheus(const TempDir& tmp, const fs::path& run_dir,
 
   auto exprs = dashboard_expressions(source_dir() / "monitoring/grafana/wildreid_training.json");
   ASSERT_GE(exprs.size(), 10u);
+  std::set<std::string> gpu_families_shown;
   for (auto expr : exprs) {
     replace_all(expr, "$job", job);
     replace_all(expr, "$__rate_interval", "4s");  // Grafana: 4 x the 1 s scrape interval
     auto result = prometheus.range(expr, start, end);
-    EXPECT_FALSE(result.empty()) << "dashboard expression returned no data: " << expr;
+    if (!names_nvml_family(expr) || gpu_health) {
+      EXPECT_FALSE(result.empty()) << "dashboard expression returned no data: " << expr;
+    } else {
+      EXPECT_TRUE(result.empty()) << "GPU health without NVML: " << expr << " " << result.dump();
+    }
+    for (const auto& family : kNvmlFamilies)
+      if (expr.find(family) != std::string::npos) gpu_families_shown.insert(family);
   }
+  EXPECT_EQ(gpu_families_shown.size(), kNvmlFamilies.size()) << "a GPU health family has no panel";
 }
 
 bool mpirun_available() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
@@ -234,9 +258,10 @@ TEST(PrometheusIntegration, StandInRanksFeedEveryDashboardPanel) {
   const std::vector<std::string> standin = {
       (bin_dir() / "monitoring_standin_training").string(), "--port", std::to_string(port),
       "--run-dir", run_dir.string(), "--job", "standin-it", "--steps", "40", "--step-ms", "200",
-      "--linger", "3"};
+      "--linger", "3", "--nvml-library", WILDREID_FAKE_NVML,
+      "--gpu-uuid", "GPU-01234567-89ab-cdef-0123-456789abcdef"};
   argv.insert(argv.end(), standin.begin(), standin.end());
-  check_run_against_prometheus(tmp, run_dir, argv, "standin-it");
+  check_run_against_prometheus(tmp, run_dir, argv, "standin-it", /*gpu_health=*/true);
 }
 
 // The real thing: a synthetic dataset packed into shards, then `trainer train` with
@@ -275,7 +300,7 @@ TEST(PrometheusIntegration, RealTrainerTwoRanksFeedEveryDashboardPanel) {
       "--set", "train.epochs=40",
       "--set", "metrics.linger_s=3"};
   argv.insert(argv.end(), train.begin(), train.end());
-  check_run_against_prometheus(tmp, run_dir, argv, "tiny-it");
+  check_run_against_prometheus(tmp, run_dir, argv, "tiny-it", /*gpu_health=*/false);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // RunMonitor, with synthetic step timings, so the Prometheus integration test can check the
 // dashboard's PromQL without a model. It does what the trainer must do for monitoring: start a
 // RunMonitor per rank, gather every rank's scrape target over MPI, have rank 0 write the
-// file_sd targets file, report steps and validations, close.
+// file_sd targets file, report steps and validations, close. With --nvml-library and --gpu-uuid
+// (the fake NVML of fake_nvml.c in the tests) every rank also publishes GPU health, as a CUDA
+// run of the trainer does.
 #include <mpi.h>
 
 #include <chrono>
@@ -22,7 +24,8 @@ namespace {
 
 const char* kUsage =
     "usage: monitoring_standin_training --port P [--bind ADDR=127.0.0.1] [--run-dir DIR]\n"
-    "         [--job NAME=standin] [--steps N=40] [--step-ms MS=200] [--linger S=3]\n";
+    "         [--job NAME=standin] [--steps N=40] [--step-ms MS=200] [--linger S=3]\n"
+    "         [--nvml-library PATH --gpu-uuid UUID]\n";
 
 int local_rank_from_env() {
   for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
@@ -57,6 +60,8 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = std::stoi(next());
     else if (a == "--step-ms") step_ms = std::stoi(next());
     else if (a == "--linger") o.linger_seconds = std::stod(next());
+    else if (a == "--nvml-library") o.nvml.library = next();
+    else if (a == "--gpu-uuid") o.nvml.gpu_uuid = next();
     else {
       std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), kUsage);
       MPI_Abort(MPI_COMM_WORLD, 2);
