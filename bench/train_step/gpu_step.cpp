@@ -6,7 +6,9 @@
 //     twice: reading every step's results on the host (a synchronisation per step, as the trainer
 //     did before its results stayed on the device) and reading them once at the end, with the
 //     ratio; then the per-phase GPU times (CUDA events) against the wall time per step;
-//   --max-batch: the largest micro-batch that fits, with and without activation checkpointing;
+//     (a --batch that does not fit is halved until it does, and said);
+//   --max-batch: the largest micro-batch that fits, with and without activation checkpointing
+//     (a ladder of sizes up to 256, then bisection to the exact size);
 //   --ckpt-equivalence: bf16 steps at lr 1e-3 with and without activation checkpointing from the
 //     same init and data: the losses and weights must agree (exit 1 otherwise).
 // Plain argv parsing (no CLI11: the GPU machine has only LibTorch).
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <vector>
 #include <string>
@@ -108,6 +111,25 @@ bool fits(Rig& rig, const Args& a, int64_t batch) {
   }
 }
 
+// The largest micro-batch that fits: a coarse ladder up to kLargestProbe, then bisection between
+// the last size that fitted and the first that did not (a few more steps, exact answer).
+constexpr int64_t kLargestProbe = 256;
+int64_t largest_fitting_batch(Rig& rig, const Args& a) {
+  int64_t best = 0, failed = 0;
+  for (int64_t b : std::initializer_list<int64_t>{1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, kLargestProbe}) {
+    if (!fits(rig, a, b)) {
+      failed = b;
+      break;
+    }
+    best = b;
+  }
+  while (failed > best + 1) {
+    const int64_t mid = (best + failed) / 2;
+    (fits(rig, a, mid) ? best : failed) = mid;
+  }
+  return best;
+}
+
 // bf16 training with and without activation checkpointing from the same init and data.
 int ckpt_equivalence(const Args& a, std::shared_ptr<cluster::ProcessGroup> group) {
   std::vector<double> losses[2];
@@ -135,39 +157,8 @@ int ckpt_equivalence(const Args& a, std::shared_ptr<cluster::ProcessGroup> group
   return ok ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const Args a = parse(argc, argv);
-  if (!cluster::cuda_available()) {
-    std::fprintf(stderr, "bench_gpu_step: no CUDA device visible\n");
-    return 1;
-  }
-  cluster::StoreEndpoint endpoint{"127.0.0.1", 0};
-  auto store = cluster::open_store_server(endpoint, 1, std::chrono::seconds(60));
-  auto group = cluster::make_nccl_process_group(store, 0, 1, 0, 1, std::chrono::seconds(300));
-  at::manual_seed(0);
-  if (a.max_batch) {
-    for (bool ckpt : {false, true}) {
-      Rig rig(a, ckpt, group);
-      int64_t best = 0;
-      for (int64_t b : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128}) {
-        if (!fits(rig, a, b)) break;
-        best = b;
-      }
-      std::printf("%s_%lldpx_max_micro_batch_%s %lld\n", a.arch.c_str(), static_cast<long long>(a.img),
-                  ckpt ? "with_activation_checkpointing" : "without_activation_checkpointing",
-                  static_cast<long long>(best));
-    }
-    group->shutdown();
-    return 0;
-  }
-  if (a.ckpt_equivalence) {
-    const int rc = ckpt_equivalence(a, group);
-    group->shutdown();
-    return rc;
-  }
-  Rig rig(a, false, group);
+// bf16 steps at the micro-batch: images/s with per-step and deferred host reads, MFU, phase times.
+int throughput(Rig& rig, const Args& a, const std::shared_ptr<cluster::ProcessGroup>& group) {
   const auto data = bench::random_batch(a.batch, a.img, a.classes, c10::Device(c10::kCUDA, 0));
   for (int64_t i = 0; i < a.warmup; ++i) rig.step.run({data}, 1e-5);
   c10::cuda::device_synchronize();
@@ -209,3 +200,41 @@ int main(int argc, char** argv) {
   group->shutdown();
   return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (!cluster::cuda_available()) {
+    std::fprintf(stderr, "bench_gpu_step: no CUDA device visible\n");
+    return 1;
+  }
+  cluster::StoreEndpoint endpoint{"127.0.0.1", 0};
+  auto store = cluster::open_store_server(endpoint, 1, std::chrono::seconds(60));
+  auto group = cluster::make_nccl_process_group(store, 0, 1, 0, 1, std::chrono::seconds(300));
+  at::manual_seed(0);
+  if (a.max_batch) {
+    for (bool ckpt : {false, true}) {
+      Rig rig(a, ckpt, group);
+      const int64_t best = largest_fitting_batch(rig, a);
+      std::printf("%s_%lldpx_max_micro_batch_%s %s%lld\n", a.arch.c_str(), static_cast<long long>(a.img),
+                  ckpt ? "with_activation_checkpointing" : "without_activation_checkpointing",
+                  best >= kLargestProbe ? ">=" : "", static_cast<long long>(best));
+    }
+    group->shutdown();
+    return 0;
+  }
+  if (a.ckpt_equivalence) {
+    const int rc = ckpt_equivalence(a, group);
+    group->shutdown();
+    return rc;
+  }
+  Rig rig(a, false, group);
+  Args run = a;  // the requested micro-batch, halved until a step fits on this GPU
+  while (run.batch > 1 && !fits(rig, run, run.batch)) run.batch /= 2;
+  if (run.batch != a.batch)
+    std::printf("%s: micro-batch %lld does not fit without checkpointing; measuring at %lld\n", a.arch.c_str(),
+                static_cast<long long>(a.batch), static_cast<long long>(run.batch));
+  return throughput(rig, run, group);
+}
+
