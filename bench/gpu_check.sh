@@ -94,7 +94,8 @@ if [ ${#trainer[@]} -gt 0 ]; then
   check wait "$train_pid"
   if [ "$scraped" = 1 ]; then
     stamp "one scrape of rank 0's exporter during training (GPU health and step metrics)"
-    grep -E '^wildreid_' "$work/scrape.txt" | grep -v -E '_bucket\{' | head -60 || true
+    grep -E '^wildreid_(gpu_|train_(loss|images_total|steps_total|phase_seconds_total))' "$work/scrape.txt" || true
+    grep -q '^wildreid_gpu_utilization_ratio' "$work/scrape.txt" || { echo "FAILED: no GPU health (NVML) series in the scrape"; failed+=("NVML series in the scrape"); }
   else
     echo "no scrape: the exporter on port $port did not answer"
   fi
