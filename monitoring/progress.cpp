@@ -25,10 +25,16 @@ std::string format_progress(const ProgressSnapshot& p) {
     std::snprintf(buffer, sizeof(buffer), "step %lld", static_cast<long long>(p.step));
   }
   step = buffer;
-  std::snprintf(buffer, sizeof(buffer), "epoch %lld | %s | %.1f img/s | loss %.4f | lr %.3e | ETA %s",
-                static_cast<long long>(p.epoch), step.c_str(), p.images_per_second, p.loss, p.lr,
-                format_duration(p.eta_seconds).c_str());
-  return buffer;
+  std::string rate = "warming up";
+  if (std::isfinite(p.images_per_second) && p.images_per_second > 0) {
+    std::snprintf(buffer, sizeof(buffer), "%.1f img/s", p.images_per_second);
+    rate = buffer;
+  }
+  std::snprintf(buffer, sizeof(buffer), "epoch %lld | %s | %s | loss %.4f | lr %.3e", static_cast<long long>(p.epoch),
+                step.c_str(), rate.c_str(), p.loss, p.lr);
+  std::string line = buffer;
+  if (std::isfinite(p.eta_seconds) && p.eta_seconds >= 0) line += " | ETA " + format_duration(p.eta_seconds);
+  return line;
 }
 
 void ProgressPrinter::update(const ProgressSnapshot& p) {

@@ -1,6 +1,10 @@
 // RunMonitor: metric updates on every rank; console progress, JSONL and targets file on rank 0.
 // Throughput and ETA come from wall time between on_step calls, so time outside the step
-// (validation, checkpoints) is visible as lower images/s rather than hidden.
+// (validation, checkpoints) is visible as lower images/s rather than hidden. The first step of a
+// process carries start-up costs and has no previous step to measure from, so no rate exists
+// until the second: the live line says "warming up" meanwhile, and a plain log line that falls
+// due then is postponed to the first step with a rate (a one-step run's only line uses that
+// step's own wall time), so no printed line says 0.0 img/s or ETA ?.
 #include "monitoring/run_monitor.h"
 
 #include <unistd.h>
@@ -74,7 +78,8 @@ struct RunMonitor::Impl {
   int64_t first_step = 0;
   Clock::time_point window_start;
   int64_t window_images = 0;
-  double images_per_second = 0;
+  double images_per_second = -1;  // < 0 until two steps have ended in this process
+  bool plain_line_due = false;     // a plain line fell due before a rate existed
   Clock::time_point last_live_draw;
 
   static prometheus::Labels constant_labels(const RunMonitorOptions& o) {
@@ -182,22 +187,27 @@ void RunMonitor::on_step(const StepStats& s) {
   } else {
     st.window_images += global;
     double window = seconds_between(st.window_start, now);
-    if (window >= 1.0 || st.images_per_second == 0) {
+    if (window >= 1.0 || st.images_per_second < 0) {
       st.images_per_second = st.window_images / std::max(window, 1e-9);
       st.window_start = now;
       st.window_images = 0;
     }
   }
+  bool last = o.total_steps > 0 && s.step >= o.total_steps;
+  double rate = st.images_per_second;
+  // A run whose last step is its first: that step's own time is the only measurement there is.
+  if (rate < 0 && last && s.step_seconds > 0) rate = static_cast<double>(global) / s.step_seconds;
   double eta = -1;
-  if (o.total_steps > 0 && s.step > st.first_step) {
+  if (last) {
+    eta = 0;
+  } else if (o.total_steps > 0 && s.step > st.first_step) {
     double per_step = seconds_between(st.first_step_time, now) / double(s.step - st.first_step);
     eta = per_step * double(std::max<int64_t>(0, o.total_steps - s.step));
   }
-  bool last = o.total_steps > 0 && s.step >= o.total_steps;
   bool logged = last || (o.log_every_steps > 0 && s.step % o.log_every_steps == 0);
 
   if (st.progress) {
-    ProgressSnapshot p{s.epoch, s.step, o.total_steps, st.images_per_second, s.loss, s.lr, eta};
+    ProgressSnapshot p{s.epoch, s.step, o.total_steps, rate, s.loss, s.lr, eta};
     bool live = o.progress == ProgressMode::kTty ||
                 (o.progress == ProgressMode::kAuto && isatty(STDERR_FILENO));
     if (live) {
@@ -205,8 +215,9 @@ void RunMonitor::on_step(const StepStats& s) {
         st.progress->update(p);
         st.last_live_draw = now;
       }
-    } else if (logged) {
-      st.progress->update(p);
+    } else if (logged || st.plain_line_due) {
+      st.plain_line_due = rate < 0;  // no rate yet: print at the next step instead
+      if (!st.plain_line_due) st.progress->update(p);
     }
   }
   if (st.jsonl && logged) {
@@ -218,7 +229,7 @@ void RunMonitor::on_step(const StepStats& s) {
         {"total_steps", o.total_steps},
         {"images", s.images},
         {"global_images", global},
-        {"images_per_second", number(st.images_per_second)},
+        {"images_per_second", rate > 0 ? number(rate) : nlohmann::json()},  // null: not measured yet
         {"loss", number(s.loss)},
         {"lr", number(s.lr)},
         {"grad_norm", number(s.grad_norm)},

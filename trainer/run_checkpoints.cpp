@@ -45,7 +45,8 @@ Progress RunCheckpoints::resume() {
   try {
     progress.step = p.at("step").get<int64_t>();
     progress.sampler = data::parse_sampler_state(p.at("sampler").get<std::string>());
-    progress.best_accuracy = p.at("best_accuracy").get<double>();
+    const auto& best = p.at("best_accuracy");  // null: no validation has run (older files: -1)
+    progress.best_accuracy = best.is_null() ? -1.0 : best.get<double>();
     progress.epochs_without_improvement = p.at("epochs_without_improvement").get<int64_t>();
     progress.nonfinite_streak = p.at("nonfinite_streak").get<int64_t>();
     if (p.at("world_size").get<int>() != cluster_.world_size() ||
@@ -84,7 +85,7 @@ double RunCheckpoints::save(const Progress& progress, const data::SamplerState& 
     for (auto& t : all_rng) state.rng_states.push_back(t.cpu());
     state.progress = {{"step", progress.step},
                       {"sampler", data::to_string(position)},
-                      {"best_accuracy", progress.best_accuracy},
+                      {"best_accuracy", progress.best_accuracy >= 0 ? nlohmann::json(progress.best_accuracy) : nlohmann::json()},
                       {"epochs_without_improvement", progress.epochs_without_improvement},
                       {"nonfinite_streak", progress.nonfinite_streak},
                       {"world_size", cluster_.world_size()},

@@ -23,7 +23,7 @@ namespace wildreid::trainer {
 struct Progress {
   int64_t step = 0;                // optimizer steps done
   data::SamplerState sampler;      // where the training loader resumes
-  double best_accuracy = -1;       // best validation top-1 so far (-1: none yet)
+  double best_accuracy = -1;       // best validation top-1 so far (-1: none yet; null in progress.json)
   int64_t epochs_without_improvement = 0;
   int64_t nonfinite_streak = 0;
 };

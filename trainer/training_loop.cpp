@@ -65,8 +65,10 @@ bool TrainingLoop::run_epoch(const data::SamplerState& start) {
         config_.checkpoint_every_steps > 0 && progress_.step % config_.checkpoint_every_steps == 0;
     const bool epoch_done = step_in_epoch == geometry_.steps_per_epoch;
     if (static_cast<int64_t>(readout_.size()) >= read_every_ || at_limit || periodic || epoch_done) read_steps();
-    // Mid-epoch checkpoint; at the epoch's end the epoch-end checkpoint covers it.
-    if ((stop_ || at_limit || periodic) && !epoch_done) checkpoint(data_.train_loader->state(), false);
+    // Mid-epoch checkpoint; at the epoch's end the epoch-end checkpoint covers it. Without
+    // validation the newest weights are the best, so a run that ends at train.max_steps exports them.
+    if ((stop_ || at_limit || periodic) && !epoch_done)
+      checkpoint(data_.train_loader->state(), /*is_best=*/at_limit && !data_.val_loader);
     if (at_limit) stop_ = true;
   }
   if (stop_ && step_in_epoch < geometry_.steps_per_epoch) return false;

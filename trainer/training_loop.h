@@ -3,6 +3,8 @@
 // and read on the host in batches (step_readout.h), checkpoints at checkpoint.every_steps, at
 // train.max_steps and on a stop signal, and at each epoch's end validation, the best-accuracy
 // bookkeeping, the epoch-end checkpoint and early stopping. Each phase is one member function.
+// Without validation "best" means newest: every epoch-end checkpoint, and the one at
+// train.max_steps, is marked BEST and exported as RUN/best.safetensors.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -15,7 +15,7 @@ struct RunSummary {
   int exit_code = 0;         // 0, or kPreemptedExitCode after a signal-triggered checkpoint
   int64_t steps = 0;         // optimizer steps completed (global count, across resumes)
   bool validated = false;    // a val split was evaluated each epoch (train.validate and a val split)
-  double best_val_accuracy = -1;  // -1 until a validation ran
+  double best_val_accuracy = -1;  // -1 until a validation ran (never printed or stored as a score)
   double last_val_accuracy = -1;
   int64_t skipped_steps = 0; // non-finite steps skipped in this process
 };

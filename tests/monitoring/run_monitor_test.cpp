@@ -229,11 +229,70 @@ TEST(Progress, LineFormat) {
   ProgressSnapshot p{2, 120, 1000, 1234.56, 2.34567, 1e-4, 754};
   EXPECT_EQ(format_progress(p),
             "epoch 2 | step 120/1000 (12.0%) | 1234.6 img/s | loss 2.3457 | lr 1.000e-04 | ETA 0:12:34");
+  // No rate measured yet, no ETA known: said in words / left out, never "0.0 img/s" or "ETA ?".
+  ProgressSnapshot first{0, 1, 1000, -1, 6.9, 1e-6, -1};
+  EXPECT_EQ(format_progress(first), "epoch 0 | step 1/1000 (0.1%) | warming up | loss 6.9000 | lr 1.000e-06");
+  first.images_per_second = 0;
+  EXPECT_NE(format_progress(first).find("| warming up |"), std::string::npos);
   p.total_steps = 0;
   p.eta_seconds = -1;
   EXPECT_EQ(format_progress(p).find("step 120 |"), 10u);  // after "epoch 2 | "
+  EXPECT_EQ(format_progress(p).find("ETA"), std::string::npos);
   EXPECT_EQ(format_duration(3600 * 30 + 61), "30:01:01");
   EXPECT_EQ(format_duration(NAN), "?");
+}
+
+// Plain log lines with train.log_every = 1: step 1 has no rate yet (nothing to measure from), so
+// its line is postponed and the first line printed is step 2's, with a rate and an ETA; its
+// JSONL record says null rather than 0. A one-step run's only line uses that step's own time.
+TEST(RunMonitor, FirstPlainLineHasARateAndAnEta) {
+  TempDir dir;
+  auto o = loopback_options(dir.path);
+  o.port = 0;
+  o.progress = ProgressMode::kPlain;
+  o.log_every_steps = 1;
+  ::testing::internal::CaptureStderr();
+  {
+    RunMonitor monitor(o);
+    for (int n = 1; n <= 5; ++n) {
+      monitor.on_step(step(n));
+      usleep(20000);
+    }
+    monitor.close();
+  }
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  const auto first = text.substr(0, text.find('\n'));
+  EXPECT_NE(first.find("| step 2/5 (40.0%) |"), std::string::npos) << text;
+  const auto rate_end = first.find(" img/s");
+  ASSERT_NE(rate_end, std::string::npos) << first;
+  const auto rate_start = first.rfind("| ", rate_end) + 2;
+  EXPECT_GT(std::stod(first.substr(rate_start, rate_end - rate_start)), 0.0) << first;
+  EXPECT_NE(first.find("| ETA 0:00:0"), std::string::npos) << first;
+  EXPECT_EQ(text.find("step 1/5"), std::string::npos) << text;
+  EXPECT_EQ(text.find("0.0 img/s"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ETA ?"), std::string::npos) << text;
+  EXPECT_EQ(text.find("warming up"), std::string::npos) << text;
+  std::ifstream in(dir.path / "metrics.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  const auto step1 = nlohmann::json::parse(line);
+  EXPECT_EQ(step1["step"], 1);
+  EXPECT_TRUE(step1["images_per_second"].is_null()) << line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_GT(nlohmann::json::parse(line)["images_per_second"].get<double>(), 0.0) << line;
+
+  auto single = o;
+  single.run_dir = dir.path / "single";
+  single.total_steps = 1;
+  ::testing::internal::CaptureStderr();
+  {
+    RunMonitor monitor(single);
+    monitor.on_step(step(1));  // 16 images in 0.07 s
+    monitor.close();
+  }
+  const std::string only = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(only.find("| step 1/1 (100.0%) | 228.6 img/s |"), std::string::npos) << only;
+  EXPECT_NE(only.find("| ETA 0:00:00"), std::string::npos) << only;
 }
 
 TEST(Progress, LiveLineIsRewrittenPlainLinesAreWhole) {

@@ -275,7 +275,8 @@ TEST_F(DistributedTraining, SlowCheckpointWriteOutlastsCollectiveTimeout) {
 // loss.type arcface with K-per-identity batches on 2 ranks: it trains and validates (cosine
 // logits), and best.safetensors carries both heads' worth: the embedding and a classifier whose
 // rows are unit vectors with a zero bias, the loss named in the metadata. With validation off the
-// run says so instead of printing a best accuracy of -1.
+// run says so instead of printing a best accuracy of -1, and (logging every step) its first
+// progress line already has a measured rate and an ETA.
 TEST_F(DistributedTraining, ArcFaceWithIdentityBatchesExportsEmbeddingAndClassifier) {
   const std::vector<std::string> sets = {"loss.type=arcface", "loss.arcface_margin=0.5", "loss.arcface_scale=64",
                                          "data.instances_per_identity=4", "train.micro_batch=8", "train.epochs=1"};
@@ -294,12 +295,25 @@ TEST_F(DistributedTraining, ArcFaceWithIdentityBatchesExportsEmbeddingAndClassif
   const auto log_size = fs::file_size(g_root / "log.txt");
   auto off = sets;
   off.push_back("train.validate=false");
+  off.push_back("train.log_every=1");
   ASSERT_EQ(run(train_command("arcface_noval", off)), 0);
   std::ifstream log(g_root / "log.txt");
   log.seekg(static_cast<std::streamoff>(log_size));
   const std::string tail((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  EXPECT_NE(tail.find("no validation (train.validate=false"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("validation off (train.validate=false)"), std::string::npos) << tail;
   EXPECT_EQ(tail.find("-1.0000"), std::string::npos) << tail;
+  EXPECT_EQ(tail.find("0.0 img/s"), std::string::npos) << tail;
+  EXPECT_EQ(tail.find("ETA ?"), std::string::npos) << tail;
+  const auto first_at = tail.find("Z] epoch 0 | step ");
+  ASSERT_NE(first_at, std::string::npos) << tail;
+  const std::string first = tail.substr(first_at, tail.find('\n', first_at) - first_at);
+  const auto rate_end = first.find(" img/s |");
+  ASSERT_NE(rate_end, std::string::npos) << first;
+  const auto rate_start = first.rfind("| ", rate_end) + 2;
+  EXPECT_GT(std::stod(first.substr(rate_start, rate_end - rate_start)), 0.0) << first;
+  EXPECT_NE(first.find("| ETA "), std::string::npos) << first;
+  const auto noval = checkpoints::load_training_state(*checkpoints::latest_checkpoint(g_root / "arcface_noval/checkpoints"));
+  EXPECT_TRUE(noval.progress.at("best_accuracy").is_null());  // no -1 to be read as a score
 }
 
 TEST_F(DistributedTraining, TinyModelLearnsWellAboveChance) {

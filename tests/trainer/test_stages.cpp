@@ -5,44 +5,28 @@
 // own model phase (trainer/run_model.h) and compared with stage 1's export tensor by tensor.
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "checkpoints/retention.h"
 #include "checkpoints/safetensors.h"
 #include "checkpoints/training_state.h"
+#include "tests/trainer/tiny_recipe_run.h"
 #include "trainer/config_loader.h"
 #include "trainer/run_model.h"
 
 namespace fs = std::filesystem;
 using namespace wildreid;
+using tests::recipe_train_command;
+using tests::tiny_overrides;
 
 namespace {
 
-fs::path bin_dir() { return std::getenv("WILDREID_BIN") ? std::getenv("WILDREID_BIN") : "build/bin"; }
 const fs::path kStage1 = "configs/convnext_xlarge_wildlifereid10k.yaml";
 const fs::path kStage2 = "configs/convnext_xlarge_animalclef.yaml";
 fs::path g_root;
 
-int run(const std::string& command) {
-  const int status = std::system((command + " >> " + (g_root / "log.txt").string() + " 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-// Tiny stand-ins for the recipes' XL model and cluster settings; everything else as the recipe says.
-std::vector<std::string> tiny(const fs::path& shards, const fs::path& run_dir, const std::string& init_from) {
-  return {"data.shards=" + shards.string(), "run.dir=" + run_dir.string(), "init.from=" + init_from,
-          "model.arch=convnext_atto", "model.img_size=32", "amp=off", "train.epochs=1", "train.micro_batch=8",
-          "data.workers=1", "run.threads=1", "train.validate=false", "train.log_every=1000", "metrics.port=0"};
-}
-
-std::string train_command(const fs::path& recipe, const std::vector<std::string>& sets) {
-  std::string cmd = (bin_dir() / "trainer").string() + " train --config " + recipe.string();
-  for (const auto& s : sets) cmd += " --set " + s;
-  return cmd;
-}
+int run(const std::string& command) { return tests::run_logged(command, g_root / "log.txt"); }
 
 class Stages : public ::testing::Test {
  protected:
@@ -50,14 +34,9 @@ class Stages : public ::testing::Test {
     g_root = fs::temp_directory_path() / ("wildreid-stages-" + std::to_string(::getpid()));
     checkpoints::remove_tree(g_root);
     fs::create_directories(g_root);
-    const auto trainer = (bin_dir() / "trainer").string();
     // Two label sets: 2 identities per synth dataset (6 classes), then 3 (9 classes).
-    for (const auto& [name, ids] : {std::pair<std::string, int>{"first", 2}, {"second", 3}}) {
-      ASSERT_EQ(run(trainer + " synth --quiet --identities " + std::to_string(ids) + " --unknowns 1 --images 12 " +
-                    "--size 48 --out " + (g_root / (name + "-synth")).string()), 0);
-      ASSERT_EQ(run(trainer + " pack --metadata " + (g_root / (name + "-synth/metadata.csv")).string() + " --out " +
-                    (g_root / (name + "-shards")).string()), 0);
-    }
+    ASSERT_EQ(tests::make_synth_shards(g_root / "first-shards", 2, 12, g_root / "log.txt"), 0);
+    ASSERT_EQ(tests::make_synth_shards(g_root / "second-shards", 3, 12, g_root / "log.txt"), 0);
   }
   static void TearDownTestSuite() { checkpoints::remove_tree(g_root); }
 };
@@ -78,14 +57,14 @@ TEST_F(Stages, RecipesChainTheSecondStageOffTheFirstStagesBestWeights) {
 
 TEST_F(Stages, SecondStageStartsFromTheFirstStagesBackboneExactly) {
   const fs::path run1 = g_root / "stage1", run2 = g_root / "stage2";
-  ASSERT_EQ(run(train_command(kStage1, tiny(g_root / "first-shards", run1, ""))), 0);
+  ASSERT_EQ(run(recipe_train_command(kStage1, tiny_overrides(g_root / "first-shards", run1, ""))), 0);
   const fs::path best = run1 / "best.safetensors";
   ASSERT_TRUE(fs::exists(best));
   std::map<std::string, at::Tensor> exported;
   for (auto& [name, tensor] : checkpoints::load_safetensors(best)) exported[name] = tensor.clone();
 
   // Stage 2's starting model, built by the trainer's model phase from the stage 2 recipe.
-  const auto config = trainer::load_config(kStage2, tiny(g_root / "second-shards", run2, best.string()));
+  const auto config = trainer::load_config(kStage2, tiny_overrides(g_root / "second-shards", run2, best.string()));
   const auto model = trainer::create_backbone(config, /*num_classes=*/9);
   size_t compared = 0;
   for (const auto& item : model->named_parameters()) {
@@ -114,7 +93,7 @@ TEST_F(Stages, SecondStageStartsFromTheFirstStagesBackboneExactly) {
   }
 
   // And the second stage trains end to end on its own label set.
-  ASSERT_EQ(run(train_command(kStage2, tiny(g_root / "second-shards", run2, best.string()))), 0);
+  ASSERT_EQ(run(recipe_train_command(kStage2, tiny_overrides(g_root / "second-shards", run2, best.string()))), 0);
   const auto latest = checkpoints::latest_checkpoint(run2 / "checkpoints");
   ASSERT_TRUE(latest.has_value());
   const auto state = checkpoints::load_training_state(*latest);

@@ -51,14 +51,19 @@ void run_train(const TrainArgs& args) {
   });
   cluster->shutdown();
   if (cluster->rank() == 0) {
-    char validation[96];
-    if (summary.best_val_accuracy >= 0)
-      std::snprintf(validation, sizeof(validation), "best val top-1 %.4f", summary.best_val_accuracy);
-    else
-      std::snprintf(validation, sizeof(validation), "%s",
-                    summary.validated ? "no validation finished" : "no validation (train.validate=false or no val split)");
+    std::string validation;
+    if (summary.best_val_accuracy >= 0) {
+      char best[48];
+      std::snprintf(best, sizeof(best), "best val top-1 %.4f", summary.best_val_accuracy);
+      validation = best;
+    } else if (summary.validated) {
+      validation = "no validation finished";
+    } else {
+      validation = config.validate ? "validation off (no '" + config.data_val_split + "' split in data.shards)"
+                                   : "validation off (train.validate=false)";
+    }
     std::fprintf(stderr, "trainer: finished at step %lld, %s, %lld non-finite steps skipped\n",
-                 static_cast<long long>(summary.steps), validation, static_cast<long long>(summary.skipped_steps));
+                 static_cast<long long>(summary.steps), validation.c_str(), static_cast<long long>(summary.skipped_steps));
   }
   if (summary.exit_code != 0)
     throw CommandExit(summary.exit_code, "stopped by signal after writing the checkpoint of step " +
