@@ -70,6 +70,13 @@ const std::vector<Field>& fields() {
       INT_FIELD("data.instances_per_identity", data_instances_per_identity,
                 "K > 0: each micro-batch holds micro_batch / K identities with K images each (for metric "
                 "losses; identities of one step distinct across ranks); 0 = plain shuffled batches"),
+      FLOAT_FIELD("augment.rotation", augment_rotation, "RandomRotation: angle ~ U(-d, d) degrees (0 = off)"),
+      FLOAT_FIELD("augment.brightness", augment_brightness, "ColorJitter brightness factor (0 = off)"),
+      FLOAT_FIELD("augment.contrast", augment_contrast, "ColorJitter contrast factor (0 = off)"),
+      FLOAT_FIELD("augment.saturation", augment_saturation, "ColorJitter saturation factor (0 = off)"),
+      FLOAT_FIELD("augment.hue", augment_hue, "ColorJitter hue factor in [0, 0.5] (0 = off)"),
+      BOOL_FIELD("augment.auto_augment", augment_auto_augment, "AutoAugment, ImageNet policy"),
+      FLOAT_FIELD("augment.erasing_p", augment_erasing_p, "RandomErasing probability on the normalised image (0 = off)"),
       STRING_FIELD("run.dir", run_dir, "run directory: checkpoints/, config.yaml, metrics"),
       INT_FIELD("run.seed", seed, "seed for weights init, sampling and augmentation"),
       INT_FIELD("run.threads", threads, "torch threads per rank (0 = cores / ranks on the node)"),
@@ -246,6 +253,11 @@ void validate_config(const TrainConfig& c) {
   require(c.data_instances_per_identity == 0 || c.micro_batch % c.data_instances_per_identity == 0,
           "train.micro_batch (" + std::to_string(c.micro_batch) + ") must be a multiple of data.instances_per_identity (" +
               std::to_string(c.data_instances_per_identity) + ")");
+  require(c.augment_rotation >= 0 && c.augment_rotation <= 180, "augment.rotation must be in [0, 180]");
+  require(c.augment_brightness >= 0 && c.augment_contrast >= 0 && c.augment_saturation >= 0,
+          "augment.brightness, augment.contrast and augment.saturation must be >= 0");
+  require(c.augment_hue >= 0 && c.augment_hue <= 0.5, "augment.hue must be in [0, 0.5]");
+  require(c.augment_erasing_p >= 0 && c.augment_erasing_p <= 1, "augment.erasing_p must be in [0, 1]");
   require(c.checkpoint_keep_last >= 1, "checkpoint.keep_last must be >= 1");
   require(c.max_nonfinite >= 1, "train.max_nonfinite must be >= 1");
   require(c.bucket_mib > 0, "cluster.bucket_mib must be > 0");

@@ -6,9 +6,9 @@
 #include "models/registry.h"
 
 namespace wildreid::trainer {
-namespace {
 
-data::TransformOptions transforms_for(const models::ModelSpec& spec, int64_t size, bool train) {
+data::TransformOptions transforms_for(const TrainConfig& config, const models::ModelSpec& spec, int64_t size,
+                                      bool train) {
   data::TransformOptions t;
   t.train = train;
   t.size = size;
@@ -16,10 +16,17 @@ data::TransformOptions transforms_for(const models::ModelSpec& spec, int64_t siz
     t.mean[c] = static_cast<float>(spec.mean[c]);
     t.std[c] = static_cast<float>(spec.std[c]);
   }
+  if (train) {
+    t.rotation_degrees = config.augment_rotation;
+    t.brightness = config.augment_brightness;
+    t.contrast = config.augment_contrast;
+    t.saturation = config.augment_saturation;
+    t.hue = config.augment_hue;
+    t.auto_augment = config.augment_auto_augment;
+    t.erasing_p = config.augment_erasing_p;
+  }
   return t;
 }
-
-}  // namespace
 
 int64_t accumulation_steps(const TrainConfig& config, int world_size) {
   if (config.effective_batch <= 0) return config.accumulation;
@@ -77,7 +84,7 @@ RunData setup_data(const TrainConfig& config, int rank, int world_size) {
   loader.decode_threads = static_cast<int>(std::max<int64_t>(1, config.data_workers));
   loader.seed = static_cast<uint64_t>(config.seed);
   out.train_loader = std::make_unique<data::BatchLoader>(out.shards, std::move(train_sampler),
-                                                         transforms_for(spec, out.img_size, config.data_augment), loader);
+                                                         transforms_for(config, spec, out.img_size, config.data_augment), loader);
   if (config.validate && !out.val_indices.empty()) {
     data::SamplerOptions val_sampler;
     val_sampler.seed = sampler.seed;
@@ -87,7 +94,7 @@ RunData setup_data(const TrainConfig& config, int rank, int world_size) {
     data::LoaderOptions val_loader = loader;
     val_loader.batch_size = config.micro_batch * 2;
     out.val_loader = std::make_unique<data::BatchLoader>(out.shards, data::DistributedSampler(out.val_indices, val_sampler),
-                                                         transforms_for(spec, out.img_size, false), val_loader);
+                                                         transforms_for(config, spec, out.img_size, false), val_loader);
   }
   return out;
 }

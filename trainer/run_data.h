@@ -10,6 +10,7 @@
 
 #include "data/batch_loader.h"
 #include "data/shard_reader.h"
+#include "models/backbone.h"
 #include "trainer/train_config.h"
 
 namespace wildreid::trainer {
@@ -25,6 +26,11 @@ struct BatchGeometry {
 
 // accumulation = ceil(effective_batch / (micro_batch x world)) when train.effective_batch is set.
 int64_t accumulation_steps(const TrainConfig& config, int world_size);
+
+// The per-sample transforms of a loader: the architecture's normalisation at `size`; with
+// `train`, RandomResizedCrop + flip and the config's augment.* steps, else the eval transform.
+data::TransformOptions transforms_for(const TrainConfig& config, const models::ModelSpec& spec, int64_t size,
+                                      bool train);
 
 struct RunData {
   std::shared_ptr<data::ShardSet> shards;

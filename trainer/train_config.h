@@ -21,6 +21,16 @@ struct TrainConfig {
   int64_t data_workers = 2;         // decode threads per rank
   bool data_augment = true;         // false: eval transforms for training too (deterministic)
   bool data_shuffle = true;
+  // Train-time augmentation beyond RandomResizedCrop + flip (data.augment: true), torchvision's
+  // meaning and defaults off: RandomRotation(degrees), ColorJitter(b, c, s, h), AutoAugment
+  // (ImageNet policy), RandomErasing(p). data/transform_options.h holds the same knobs.
+  double augment_rotation = 0.0;
+  double augment_brightness = 0.0;
+  double augment_contrast = 0.0;
+  double augment_saturation = 0.0;
+  double augment_hue = 0.0;
+  bool augment_auto_augment = false;
+  double augment_erasing_p = 0.0;
   // K > 0: every micro-batch holds micro_batch / K identities with K images each (metric
   // losses); 0 = plain shuffled batches.
   int64_t data_instances_per_identity = 0;

@@ -8,6 +8,7 @@
 #include "checkpoints/retention.h"
 #include "checkpoints/training_state.h"
 #include "trainer/config_loader.h"
+#include "trainer/run_data.h"
 
 using namespace wildreid;
 namespace fs = std::filesystem;
@@ -75,6 +76,41 @@ TEST(Config, LossTypeAndIdentityBatchesParseAndAreChecked) {
   EXPECT_NE(error_of("", {"loss.arcface_margin=2"}).find("loss.arcface_margin"), std::string::npos);
   const std::string e = error_of("", {"train.micro_batch=6", "data.instances_per_identity=4"});
   EXPECT_NE(e.find("multiple of data.instances_per_identity"), std::string::npos) << e;
+}
+
+TEST(Config, AugmentKeysReachTheTrainTransformOnly) {
+  const auto c = trainer::parse_config(
+      "augment:\n  rotation: 15\n  brightness: 0.4\n  contrast: 0.3\n  saturation: 0.2\n  hue: 0.1\n"
+      "  auto_augment: true\n  erasing_p: 0.5\n",
+      "recipe.yaml", {});
+  models::ModelSpec spec;
+  spec.mean = {0.5, 0.5, 0.5};
+  spec.std = {0.25, 0.25, 0.25};
+  const data::TransformOptions train = trainer::transforms_for(c, spec, 128, true);
+  EXPECT_TRUE(train.train);
+  EXPECT_EQ(train.size, 128);
+  EXPECT_DOUBLE_EQ(train.rotation_degrees, 15);
+  EXPECT_DOUBLE_EQ(train.brightness, 0.4);
+  EXPECT_DOUBLE_EQ(train.contrast, 0.3);
+  EXPECT_DOUBLE_EQ(train.saturation, 0.2);
+  EXPECT_DOUBLE_EQ(train.hue, 0.1);
+  EXPECT_TRUE(train.auto_augment);
+  EXPECT_DOUBLE_EQ(train.erasing_p, 0.5);
+  EXPECT_FLOAT_EQ(train.std[1], 0.25f);
+  const data::TransformOptions eval = trainer::transforms_for(c, spec, 128, false);
+  EXPECT_FALSE(eval.train);
+  EXPECT_DOUBLE_EQ(eval.rotation_degrees, 0);
+  EXPECT_FALSE(eval.auto_augment);
+  EXPECT_DOUBLE_EQ(eval.erasing_p, 0);
+  // Defaults: crop + flip only, as before the keys existed.
+  const data::TransformOptions plain = trainer::transforms_for(trainer::parse_config("", "x", {}), spec, 64, true);
+  EXPECT_DOUBLE_EQ(plain.rotation_degrees, 0);
+  EXPECT_DOUBLE_EQ(plain.brightness + plain.contrast + plain.saturation + plain.hue, 0);
+  EXPECT_FALSE(plain.auto_augment);
+  EXPECT_DOUBLE_EQ(plain.erasing_p, 0);
+  EXPECT_NE(error_of("", {"augment.hue=0.7"}).find("augment.hue"), std::string::npos);
+  EXPECT_NE(error_of("", {"augment.erasing_p=2"}).find("augment.erasing_p"), std::string::npos);
+  EXPECT_NE(error_of("", {"augment.rotation=-1"}).find("augment.rotation"), std::string::npos);
 }
 
 TEST(Config, ResolvedYamlRoundTrips) {
