@@ -21,6 +21,7 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (default fp32)")
+    p.add_argument("--trace", help="profile one more step and write its Chrome trace here")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -43,6 +44,10 @@ def main():
     for _ in range(a.iters):
         step()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if a.trace:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step()
+        prof.export_chrome_trace(a.trace)
     print(f"{a.batch * a.iters / wall:.4f} {a.batch * a.iters / cpu:.4f}")
 
 

@@ -8,11 +8,15 @@
 // no optimizer step, after warm-up iterations. Architectures not (yet) in the registry are
 // reported as such and skipped. Needs LibTorch only (plain argv parsing, no CLI11), so it builds
 // on the GPU machine too; the timm side needs $WILDREID_PYTHON with timm (--no-python skips it).
+// --trace DIR profiles one more step on each side after the timed ones and writes Chrome traces
+// (DIR/<arch>.cpp.json, DIR/<arch>.timm.json) for tools/trace_op_table.py to compare op by op.
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -32,6 +36,7 @@ struct Args {
   bool bf16 = false;
   bool python = true;
   std::string python_path;
+  std::string trace_dir;  // empty: no profiling
 };
 
 void usage() {
@@ -46,7 +51,8 @@ void usage() {
       "  --device D        cpu or cuda (default cpu)\n"
       "  --bf16            bf16 autocast (CUDA; default fp32)\n"
       "  --no-python       skip the Python timm baseline\n"
-      "  --python PATH     interpreter with timm (default $WILDREID_PYTHON, else the configured one)\n");
+      "  --python PATH     interpreter with timm (default $WILDREID_PYTHON, else the configured one)\n"
+      "  --trace DIR       also profile one step per side: DIR/<arch>.cpp.json, DIR/<arch>.timm.json\n");
 }
 
 Args parse(int argc, char** argv) {
@@ -68,6 +74,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--bf16") a.bf16 = true;
     else if (k == "--no-python") a.python = false;
     else if (k == "--python") a.python_path = next();
+    else if (k == "--trace") a.trace_dir = next();
     else if (k == "--help" || k == "-h") {
       usage();
       std::exit(0);
@@ -108,6 +115,15 @@ Rate cpp_images_per_second(const std::string& arch, const Args& a) {
   for (int64_t i = 0; i < a.iters; ++i) step();
   double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.trace_dir.empty()) {
+    namespace prof = torch::autograd::profiler;
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    const std::set<torch::profiler::impl::ActivityType> cpu{torch::profiler::impl::ActivityType::CPU};
+    prof::prepareProfiler(config, cpu);
+    prof::enableProfiler(config, cpu);
+    step();
+    prof::disableProfiler()->save(a.trace_dir + "/" + arch + ".cpp.json");
+  }
   if (a.bf16) at::autocast::set_autocast_enabled(device.type(), false);
   return {double(a.batch * a.iters) / s, double(a.batch * a.iters) / cpu};
 }
@@ -116,7 +132,8 @@ Rate timm_images_per_second(const std::string& arch, const Args& a) {
   std::string cmd = "'" + a.python_path + "' '" WILDREID_SOURCE_DIR "/tools/bench_timm_step.py' --arch " + arch +
                     " --batch " + std::to_string(a.batch) + " --size " + std::to_string(a.size) + " --iters " +
                     std::to_string(a.iters) + " --warmup " + std::to_string(a.warmup) + " --threads " +
-                    std::to_string(a.threads) + " --device " + a.device + (a.bf16 ? " --bf16" : "");
+                    std::to_string(a.threads) + " --device " + a.device + (a.bf16 ? " --bf16" : "") +
+                    (a.trace_dir.empty() ? "" : " --trace '" + a.trace_dir + "/" + arch + ".timm.json'");
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {};
   char buf[256] = {0};
