@@ -175,40 +175,69 @@ Shape shape_of(const std::string& arch, const models::ModelOptions& full) {
   return s;
 }
 
-// Activations of the full-depth model at `size` (not scaled to another size). What the graph
-// saves grows with depth (each block adds its saved tensors and, under autocast, its weight
-// casts; with checkpointing, autocast's cast cache holds every weight copy until the forward's
-// scope ends): scaled by depth. What backward adds on top of what is saved (gradients of one
-// layer's activations, one weight gradient, with checkpointing the re-run forward of one block)
-// and what the forward adds on top of what it holds are transients of the largest layer, not
-// sums over layers: the largest over the variants, not scaled by depth. The step's peak is the
-// larger of the two moments; per-image and fixed parts come from the two probe batches.
-ActivationCost activations_of(const std::string& arch, const Shape& shape, const models::ModelOptions& full,
-                              int64_t size, AmpMode amp, bool checkpointing, const ProbeOptions& options,
-                              int64_t& runs) {
+// Activations of the full-depth model at `size` (not scaled to another size), without and with
+// checkpointing. What the graph saves grows with depth (each block adds its saved tensors and,
+// under autocast, its weight casts; with checkpointing, autocast's cast cache holds every weight
+// copy until the forward's scope ends): scaled by depth. What backward adds on top of what is
+// saved (gradients of one layer's activations, one weight gradient) and what the forward adds on
+// top of what it holds are transients of the largest layer, not sums over layers: the largest
+// over the variants, not scaled by depth. With checkpointing, backward also re-runs one block,
+// which then holds what that block saves without checkpointing: the largest block's saved bytes
+// (from the runs without checkpointing) plus that backward's transient are a third candidate
+// moment, measured apart because at small probes a fixed transient (the largest weight gradient)
+// hides the per-image part of the re-run's. The step's peak is the largest candidate; per-image
+// and fixed parts come from the two probe batches.
+struct StepActivations {
+  ActivationCost plain, checkpointed;
+};
+StepActivations activations_of(const std::string& arch, const Shape& shape, const models::ModelOptions& full,
+                               int64_t size, AmpMode amp, const ProbeOptions& options, int64_t& runs) {
   const Variants& variants = shape.variants;
-  std::vector<Fit> fits;
+  std::vector<Fit> plain, ckpt;
   for (size_t i = 0; i < variants.depths.size(); ++i)
-    fits.push_back(fit(arch, shape.variant(i, full, size, checkpointing), amp, options, runs));
-  auto full_peak = [&](Probe Fit::*batch) {
+    plain.push_back(fit(arch, shape.variant(i, full, size, false), amp, options, runs));
+  if (options.checkpointing)
+    for (size_t i = 0; i < variants.depths.size(); ++i)
+      ckpt.push_back(fit(arch, shape.variant(i, full, size, true), amp, options, runs));
+  struct Moments {
+    double held = 0, saved = 0, forward_transient = 0, backward_transient = 0, largest_block = 0;
+  };
+  auto moments = [&](const std::vector<Fit>& fits, Probe Fit::*batch) {
     const Probe& base = fits.front().*batch;
-    double held = base.held, saved = base.saved, forward_transient = 0, backward_transient = 0;
+    Moments m{base.held, base.saved};
     for (size_t i = 0; i < fits.size(); ++i) {
       const Probe& v = fits[i].*batch;
       if (i > 0) {
-        held += variants.extra[i - 1] * (v.held - base.held);
-        saved += variants.extra[i - 1] * (v.saved - base.saved);
+        m.held += variants.extra[i - 1] * (v.held - base.held);
+        m.saved += variants.extra[i - 1] * (v.saved - base.saved);
+        m.largest_block = std::max(m.largest_block, v.held - base.held);
       }
-      forward_transient = std::max(forward_transient, v.forward_peak - v.held);
-      backward_transient = std::max(backward_transient, v.backward_peak - v.saved);
+      m.forward_transient = std::max(m.forward_transient, v.forward_peak - v.held);
+      m.backward_transient = std::max(m.backward_transient, v.backward_peak - v.saved);
     }
-    return std::max(held + forward_transient, saved + backward_transient);
+    return m;
   };
-  const double small = full_peak(&Fit::small), large = full_peak(&Fit::large);
-  ActivationCost a;
-  a.per_image = (large - small) / static_cast<double>(options.large_batch - options.small_batch);
-  a.fixed = small - a.per_image * static_cast<double>(options.small_batch);
-  return a;
+  auto plain_peak = [&](Probe Fit::*batch) {
+    const Moments m = moments(plain, batch);
+    return std::max(m.held + m.forward_transient, m.saved + m.backward_transient);
+  };
+  auto ckpt_peak = [&](Probe Fit::*batch) {
+    const Moments m = moments(ckpt, batch), p = moments(plain, batch);
+    // (No variants when every stage has one block: the base holds the only re-run.)
+    const double block = variants.extra.empty() ? 0 : p.largest_block;
+    return std::max({m.held + m.forward_transient, m.saved + m.backward_transient,
+                     m.saved + block + p.backward_transient});
+  };
+  auto linear = [&](double small, double large) {
+    ActivationCost a;
+    a.per_image = (large - small) / static_cast<double>(options.large_batch - options.small_batch);
+    a.fixed = small - a.per_image * static_cast<double>(options.small_batch);
+    return a;
+  };
+  StepActivations out;
+  out.plain = linear(plain_peak(&Fit::small), plain_peak(&Fit::large));
+  if (options.checkpointing) out.checkpointed = linear(ckpt_peak(&Fit::small), ckpt_peak(&Fit::large));
+  return out;
 }
 
 }  // namespace
@@ -245,31 +274,33 @@ ArchitectureCost measure_architecture(const std::string& arch, int64_t img_size,
     // Activations at the probe size, scaled by the pixels to the real size; at the AMP mode, or in
     // fp32 with autocast's effect measured on a smaller model of the family (precision_arch).
     const double pixels = std::pow(static_cast<double>(cost.img_size) / static_cast<double>(cost.probe_size), 2.0);
-    for (bool checkpointing : {false, true}) {
-      if (checkpointing && !options.checkpointing) continue;
-      const AmpMode probe_amp = cost.precision_arch.empty() ? amp : AmpMode::kOff;
-      ActivationCost a = activations_of(arch, shape, full, cost.probe_size, probe_amp, checkpointing, options,
-                                        cost.probe_runs);
-      a.per_image *= pixels;
-      if (!cost.precision_arch.empty()) {
-        where = "'" + cost.precision_arch + "' at " + std::to_string(options.precision_size) + " px";
-        models::ModelOptions small_full = full;
-        small_full.img_size = options.precision_size;
-        const Shape small = shape_of(cost.precision_arch, small_full);
-        if (small.entry->spec.family != entry.spec.family)
-          throw std::invalid_argument("plan: --precision-from '" + cost.precision_arch + "' is a " +
-                                      small.entry->spec.family + " model, '" + arch + "' a " + entry.spec.family);
-        const ActivationCost fp32 = activations_of(cost.precision_arch, small, small_full, options.precision_size,
-                                                   AmpMode::kOff, checkpointing, options, cost.probe_runs);
-        const ActivationCost low = activations_of(cost.precision_arch, small, small_full, options.precision_size, amp,
-                                                  checkpointing, options, cost.probe_runs);
-        // Per image: the family's low-precision / fp32 ratio. Fixed: the low-precision weight
-        // copies, per parameter.
-        a.per_image *= low.per_image / fp32.per_image;
-        a.fixed += (low.fixed - fp32.fixed) * static_cast<double>(cost.parameters) / static_cast<double>(small.parameters);
-      }
-      (checkpointing ? cost.checkpointed : cost.plain) = a;
+    const AmpMode probe_amp = cost.precision_arch.empty() ? amp : AmpMode::kOff;
+    StepActivations step = activations_of(arch, shape, full, cost.probe_size, probe_amp, options, cost.probe_runs);
+    step.plain.per_image *= pixels;
+    step.checkpointed.per_image *= pixels;
+    if (!cost.precision_arch.empty()) {
+      where = "'" + cost.precision_arch + "' at " + std::to_string(options.precision_size) + " px";
+      models::ModelOptions small_full = full;
+      small_full.img_size = options.precision_size;
+      const Shape small = shape_of(cost.precision_arch, small_full);
+      if (small.entry->spec.family != entry.spec.family)
+        throw std::invalid_argument("plan: --precision-from '" + cost.precision_arch + "' is a " +
+                                    small.entry->spec.family + " model, '" + arch + "' a " + entry.spec.family);
+      const StepActivations fp32 = activations_of(cost.precision_arch, small, small_full, options.precision_size,
+                                                  AmpMode::kOff, options, cost.probe_runs);
+      const StepActivations low = activations_of(cost.precision_arch, small, small_full, options.precision_size, amp,
+                                                 options, cost.probe_runs);
+      // Per image: the family's low-precision / fp32 ratio. Fixed: the low-precision weight
+      // copies, per parameter.
+      auto apply = [&](ActivationCost& a, const ActivationCost& f, const ActivationCost& l) {
+        a.per_image *= l.per_image / f.per_image;
+        a.fixed += (l.fixed - f.fixed) * static_cast<double>(cost.parameters) / static_cast<double>(small.parameters);
+      };
+      apply(step.plain, fp32.plain, low.plain);
+      if (options.checkpointing) apply(step.checkpointed, fp32.checkpointed, low.checkpointed);
     }
+    cost.plain = step.plain;
+    cost.checkpointed = step.checkpointed;
   } catch (const c10::Error& e) {
     throw std::runtime_error("plan: " + where + ": " + e.what_without_backtrace());
   }

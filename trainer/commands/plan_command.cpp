@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "data/manifest.h"
 #include "models/registry.h"
@@ -92,6 +95,9 @@ void run_plan(const PlanArgs& args) {
   budget.effective_batch = config.effective_batch > 0 ? config.effective_batch
                                                       : config.micro_batch * config.accumulation * args.world_size;
   const std::vector<std::string> archs = args.archs.empty() ? std::vector<std::string>{config.model_arch} : args.archs;
+  // Unknown names fail here, before minutes of CPU runs (the registry's message lists the known ones).
+  for (const auto& arch : archs) models::registry().at(arch);
+  if (!args.precision_from.empty()) models::registry().at(args.precision_from);
   const int64_t classes = classes_for(args, config);
   std::printf("trainer plan: %.1f GiB GPU, %.1f GiB reserved (CUDA context, workspaces, NCCL), +%.0f%% allocator "
               "fragmentation; AMP %s; AdamW; world size %d; effective batch %lld; images/s per GPU at MFU %.2f of "
@@ -109,6 +115,7 @@ void run_plan(const PlanArgs& args) {
   probe.precision_size = args.precision_size;
   if (probe.large_batch <= probe.small_batch || probe.small_batch < 1)
     throw std::invalid_argument("--probe-batches: two micro-batches, the second larger, e.g. 2,4");
+  std::vector<std::string> too_small;
   for (const auto& arch : archs) {
     std::fflush(stdout);
     const int64_t img = config.model_img_size > 0 ? config.model_img_size : models::registry().at(arch).spec.input_size;
@@ -116,6 +123,20 @@ void run_plan(const PlanArgs& args) {
     probe.probe_size = args.probe_size > 0 ? args.probe_size : img >= 256 ? img / 2 / 32 * 32 : img;
     const auto cost = trainer::measure_architecture(arch, img, classes, config.amp, probe);
     print_cost(cost, budget, probe.checkpointing);
+    const bool ckpt_fits = probe.checkpointing && trainer::plan_micro_batch(cost, budget, true).max_micro_batch > 0;
+    if (trainer::plan_micro_batch(cost, budget, false).max_micro_batch == 0 && !ckpt_fits) {
+      const double one = cost.peak_bytes(1, probe.checkpointing) * (1.0 + budget.fragmentation);
+      char line[256];
+      std::snprintf(line, sizeof(line), "%s needs %.1f GiB at micro-batch 1%s, more than the %.1f GiB usable of %.1f GiB",
+                    cost.arch.c_str(), one / kGiB, probe.checkpointing ? " with checkpointing" : "",
+                    (budget.memory_bytes - budget.reserve_bytes) / kGiB, budget.memory_bytes / kGiB);
+      too_small.push_back(line);
+    }
+  }
+  if (!too_small.empty()) {
+    std::string message = "plan: the GPU is too small for one image:";
+    for (const auto& line : too_small) message += "\n  " + line;
+    throw std::runtime_error(message);
   }
 }
 
