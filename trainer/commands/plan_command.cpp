@@ -127,7 +127,7 @@ void run_plan(const PlanArgs& args) {
     if (trainer::plan_micro_batch(cost, budget, false).max_micro_batch == 0 && !ckpt_fits) {
       const double one = cost.peak_bytes(1, probe.checkpointing) * (1.0 + budget.fragmentation);
       char line[256];
-      std::snprintf(line, sizeof(line), "%s needs %.1f GiB at micro-batch 1%s, more than the %.1f GiB usable of %.1f GiB",
+      std::snprintf(line, sizeof(line), "%s needs %.2f GiB at micro-batch 1%s, more than the %.2f GiB usable of %.2f GiB",
                     cost.arch.c_str(), one / kGiB, probe.checkpointing ? " with checkpointing" : "",
                     (budget.memory_bytes - budget.reserve_bytes) / kGiB, budget.memory_bytes / kGiB);
       too_small.push_back(line);
