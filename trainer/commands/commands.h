@@ -30,4 +30,5 @@ void add_evaluate(CLI::App& app);
 void add_train(CLI::App& app);
 void add_embed(CLI::App& app);
 void add_match(CLI::App& app);
+void add_plan(CLI::App& app);
 }  // namespace wildreid::commands

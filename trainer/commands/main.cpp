@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   wildreid::commands::add_train(app);
   wildreid::commands::add_embed(app);
   wildreid::commands::add_match(app);
+  wildreid::commands::add_plan(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
