@@ -116,6 +116,16 @@ void one_step(RunMonitor& monitor, int64_t n) {
 
 const std::string kRunLabels = "job=\"gpu\",local_rank=\"1\",node=\"node-b\",rank=\"2\"";
 
+// Three steps, each scraped: the training series keep counting and no GPU series appears.
+void steps_report_without_gpu_series(RunMonitor& monitor) {
+  for (int n = 1; n <= 3; ++n) {
+    one_step(monitor, n);
+    std::string body = scrape(monitor);
+    EXPECT_TRUE(gpu_lines(body).empty()) << body;
+    EXPECT_EQ(sample_value(body, "wildreid_train_steps_total{" + kRunLabels + "}"), n);
+  }
+}
+
 std::string gpu_series(const std::string& family) {
   return family + "{gpu=\"3\"," + kRunLabels + ",uuid=\"" + kFakeUuid + "\"}";
 }
@@ -139,12 +149,7 @@ TEST(NvmlMetrics, AbsentLibraryExportsNothingAndSaysSoOnce) {
   nvml.log = log.writer();
   {
     RunMonitor monitor(monitor_options(nvml));
-    for (int n = 1; n <= 3; ++n) {
-      one_step(monitor, n);
-      std::string body = scrape(monitor);
-      EXPECT_TRUE(gpu_lines(body).empty()) << body;
-      EXPECT_EQ(sample_value(body, "wildreid_train_steps_total{" + kRunLabels + "}"), n);
-    }
+    steps_report_without_gpu_series(monitor);
   }
   RunMonitor again(monitor_options(nvml));  // same process, same cause: not said again
   EXPECT_TRUE(gpu_lines(scrape(again)).empty());
@@ -251,12 +256,7 @@ TEST(NvmlMetrics, FailingReadingsAreWithdrawnAndSaidOnce) {
   nvml.log = log.writer();
   {
     RunMonitor monitor(monitor_options(nvml));
-    for (int n = 1; n <= 3; ++n) {
-      one_step(monitor, n);
-      std::string body = scrape(monitor);
-      EXPECT_TRUE(gpu_lines(body).empty()) << body;
-      EXPECT_EQ(sample_value(body, "wildreid_train_steps_total{" + kRunLabels + "}"), n);
-    }
+    steps_report_without_gpu_series(monitor);
     EXPECT_EQ(log.containing("not exported").size(), kGpuFamilies.size());
     for (const auto& family : kGpuFamilies)
       EXPECT_EQ(log.containing("GPU metric " + family + " not exported: ").size(), 1u) << family;
