@@ -29,12 +29,14 @@ ConvNeXtBlockImpl::ConvNeXtBlockImpl(int64_t dim, bool conv_mlp, double drop_pat
 
 at::Tensor ConvNeXtBlockImpl::forward(const at::Tensor& input) {
   at::Tensor x = conv_dw_->forward(input);
-  if (conv_mlp_) {
+  // NCHW ConvMlp blocks run as timm's (1x1 convolutions); channels-last ones take the tokens-last
+  // path below, where the permute is free and the 1x1 convolutions are plain matrix products.
+  if (conv_mlp_ && !x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
     x = norm_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
     x = mlp_->forward(x).mul(gamma_.reshape({1, -1, 1, 1}));
   } else {
     // As timm: the layer-scale multiply runs channels-last, on the MLP's contiguous output.
-    x = mlp_->forward(norm_->forward(x.permute({0, 2, 3, 1}))).mul(gamma_).permute({0, 3, 1, 2});
+    x = mlp_->forward_tokens_last(norm_->forward(x.permute({0, 2, 3, 1}))).mul(gamma_).permute({0, 3, 1, 2});
   }
   return drop_path(x, drop_path_, is_training()) + input;
 }

@@ -49,6 +49,13 @@ at::Tensor MlpImpl::forward(const at::Tensor& x) {
   return fc2_->forward(at::gelu(fc1_->forward(x)));
 }
 
+at::Tensor MlpImpl::forward_tokens_last(const at::Tensor& x) {
+  if (!conv_) return forward(x);
+  // A [out, in, 1, 1] weight, contiguous or channels-last, is the [out, in] matrix in memory.
+  at::Tensor h = at::gelu(at::linear(x, cfc1_->weight.flatten(1), cfc1_->bias));
+  return at::linear(h, cfc2_->weight.flatten(1), cfc2_->bias);
+}
+
 at::Tensor drop_path(const at::Tensor& x, double p, bool training) {
   if (p <= 0.0 || !training) return x;
   std::vector<int64_t> shape(x.dim(), 1);

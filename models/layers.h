@@ -56,6 +56,10 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int64_t in, int64_t hidden, int64_t out, bool conv = false);
   at::Tensor forward(const at::Tensor& x);
+  // Tokens-last input [..., in] whatever `conv` is: a ConvMlp's 1x1 convolutions run as the
+  // matrix products they are, on their own [out, in, 1, 1] weights (same parameters, same names).
+  // On NHWC activations this is the faster form of a ConvMlp (see ConvNeXtBlockImpl::forward).
+  at::Tensor forward_tokens_last(const at::Tensor& x);
 
  private:
   bool conv_;

@@ -21,6 +21,7 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (default fp32)")
+    p.add_argument("--channels-last", action="store_true", help="model and input channels-last (NHWC)")
     p.add_argument("--trace", help="profile one more step and write its Chrome trace here")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -29,6 +30,9 @@ def main():
     model = timm.create_model(a.arch, **kwargs).to(a.device).train()
     x = torch.randn(a.batch, 3, a.size, a.size, device=a.device)
     y = torch.randint(0, 1000, (a.batch,), device=a.device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     first = next(model.parameters())
 
     def step():

@@ -35,6 +35,8 @@ struct Args {
   std::string device = "cpu";
   bool bf16 = false;
   bool python = true;
+  bool channels_last = false;       // ours: ModelOptions::channels_last (conv families)
+  bool timm_channels_last = false;  // timm: model and input .to(memory_format=torch.channels_last)
   std::string python_path;
   std::string trace_dir;  // empty: no profiling
 };
@@ -50,6 +52,8 @@ void usage() {
       "  --threads N       intra-op threads on both sides (default 2)\n"
       "  --device D        cpu or cuda (default cpu)\n"
       "  --bf16            bf16 autocast (CUDA; default fp32)\n"
+      "  --channels-last   run our conv families NHWC (what trainer train does for ConvNeXt)\n"
+      "  --timm-channels-last  run timm NHWC too (timm train.py's --channels-last)\n"
       "  --no-python       skip the Python timm baseline\n"
       "  --python PATH     interpreter with timm (default $WILDREID_PYTHON, else the configured one)\n"
       "  --trace DIR       also profile one step per side: DIR/<arch>.cpp.json, DIR/<arch>.timm.json\n");
@@ -73,6 +77,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--device") a.device = next();
     else if (k == "--bf16") a.bf16 = true;
     else if (k == "--no-python") a.python = false;
+    else if (k == "--channels-last") a.channels_last = true;
+    else if (k == "--timm-channels-last") a.timm_channels_last = true;
     else if (k == "--python") a.python_path = next();
     else if (k == "--trace") a.trace_dir = next();
     else if (k == "--help" || k == "-h") {
@@ -91,6 +97,7 @@ struct Rate {
 Rate cpp_images_per_second(const std::string& arch, const Args& a) {
   wildreid::models::ModelOptions o;
   o.img_size = a.size;
+  o.channels_last = a.channels_last;
   auto model = wildreid::models::create_model(arch, o);
   at::Device device(a.device);
   model->to(device);
@@ -133,6 +140,7 @@ Rate timm_images_per_second(const std::string& arch, const Args& a) {
                     " --batch " + std::to_string(a.batch) + " --size " + std::to_string(a.size) + " --iters " +
                     std::to_string(a.iters) + " --warmup " + std::to_string(a.warmup) + " --threads " +
                     std::to_string(a.threads) + " --device " + a.device + (a.bf16 ? " --bf16" : "") +
+                    (a.timm_channels_last ? " --channels-last" : "") +
                     (a.trace_dir.empty() ? "" : " --trace '" + a.trace_dir + "/" + arch + ".timm.json'");
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {};
@@ -163,9 +171,9 @@ int main(int argc, char** argv) {
       Rate ours = cpp_images_per_second(arch, a);
       Rate theirs;
       if (a.python) theirs = timm_images_per_second(arch, a);
-      std::printf("%s batch=%lld size=%lld threads=%d device=%s dtype=%s\n", arch.c_str(),
+      std::printf("%s batch=%lld size=%lld threads=%d device=%s dtype=%s memory=%s/%s\n", arch.c_str(),
                   static_cast<long long>(a.batch), static_cast<long long>(a.size), a.threads, a.device.c_str(),
-                  a.bf16 ? "bf16" : "fp32");
+                  a.bf16 ? "bf16" : "fp32", a.channels_last ? "nhwc" : "nchw", a.timm_channels_last ? "nhwc" : "nchw");
       std::printf("  wall img/s:          cpp=%.3f", ours.wall);
       if (theirs.wall > 0) std::printf(" timm=%.3f ratio=%.3f", theirs.wall, ours.wall / theirs.wall);
       else if (a.python) std::printf(" timm=failed");
