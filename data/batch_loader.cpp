@@ -85,7 +85,6 @@ void BatchLoader::produce(SamplerState from) {
   try {
     const std::vector<size_t> order = sampler_.rank_indices(from.epoch, from.position);
     const size_t batch = static_cast<size_t>(options_.batch_size);
-    const int64_t side = transforms_.size;
     const auto dtype = transforms_.output == OutputFormat::kUint8 ? at::kByte : at::kFloat;
     const size_t slot_bytes = output_image_bytes(transforms_);
     uint64_t position = from.position;
