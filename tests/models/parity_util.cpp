@@ -47,7 +47,7 @@ double max_abs_diff(const std::string& what, const at::Tensor& ours, const at::T
 }
 }  // namespace
 
-ParityResult run_timm_parity(const std::string& fixture_name) {
+ParityResult run_timm_parity(const std::string& fixture_name, bool record_gradients) {
   ModelFixture f = load_model_fixture(fixture_name);
   models::ModelOptions options;
   options.num_classes = f.num_classes;
@@ -56,8 +56,11 @@ ParityResult run_timm_parity(const std::string& fixture_name) {
   auto model = models::create_model(f.timm_name, options);
   models::load_backbone_weights(*model, f.weights);
   model->eval();
-  at::NoGradGuard no_grad;
-  at::Tensor features = model->forward_features(f.io.at("input"));
+  at::AutoGradMode grad_mode(record_gradients);
+  at::Tensor input = f.io.at("input").clone().requires_grad_(record_gradients);
+  at::Tensor features = model->forward_features(input);
+  if (record_gradients && !features.requires_grad())
+    throw std::runtime_error(fixture_name + ": features do not record gradients");
   at::Tensor embedding = model->forward_embedding(features);
   at::Tensor logits = model->forward_classifier(embedding);
   ParityResult r;
@@ -67,11 +70,12 @@ ParityResult run_timm_parity(const std::string& fixture_name) {
   return r;
 }
 
-void expect_timm_parity(const std::string& fixture_name, double tolerance) {
-  ParityResult r = run_timm_parity(fixture_name);
+void expect_timm_parity(const std::string& fixture_name, double tolerance, bool record_gradients) {
+  ParityResult r = run_timm_parity(fixture_name, record_gradients);
   // Printed so reports can quote the figures, then checked.
-  std::printf("%s: max abs diff vs timm: features %.3g, embedding %.3g, logits %.3g\n",
-              fixture_name.c_str(), r.features, r.embedding, r.logits);
+  std::printf("%s%s: max abs diff vs timm: features %.3g, embedding %.3g, logits %.3g\n",
+              fixture_name.c_str(), record_gradients ? " (recording gradients)" : "", r.features, r.embedding,
+              r.logits);
   EXPECT_LE(r.features, tolerance) << fixture_name << " features";
   EXPECT_LE(r.embedding, tolerance) << fixture_name << " embedding";
   EXPECT_LE(r.logits, tolerance) << fixture_name << " logits";

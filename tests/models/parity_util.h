@@ -31,11 +31,13 @@ ModelFixture load_model_fixture(const std::string& name);
 struct ParityResult {
   double features = 0, embedding = 0, logits = 0;  // max abs difference vs timm
 };
-// Throws on shape mismatch (naming the output) or load problems.
-ParityResult run_timm_parity(const std::string& fixture_name);
+// Throws on shape mismatch (naming the output) or load problems. `record_gradients` runs the
+// forward with autograd on and an input that requires grad: the path training takes, where
+// attention is spelled out instead of going through scaled_dot_product_attention.
+ParityResult run_timm_parity(const std::string& fixture_name, bool record_gradients = false);
 
 // gtest assertions: each output within `tolerance` max abs of timm's.
-void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4);
+void expect_timm_parity(const std::string& fixture_name, double tolerance = 1e-4, bool record_gradients = false);
 
 // The Python interpreter with timm ($WILDREID_PYTHON, else the one CMake found torch with) and the
 // source tree, for tests that run an oracle script from tools/ or tests/.

@@ -102,17 +102,5 @@ TEST(MaxVitModel, ChannelsLastMatchesTimmToo) {
 // With autograd recording, attention is spelled out instead of going through
 // scaled_dot_product_attention (see maxvit_partition_attention.cpp): that path must match timm too.
 TEST(MaxVitModel, GradRecordingForwardMatchesTimm) {
-  auto f = wildreid::testing::load_model_fixture("maxvit_tiny_tf_micro");
-  wm::ModelOptions options;
-  options.num_classes = f.num_classes;
-  options.arch_overrides = f.arch_overrides;
-  options.init_weights = false;
-  auto model = wm::create_model(f.timm_name, options);
-  wm::load_backbone_weights(*model, f.weights);
-  model->eval();
-  at::AutoGradMode grad(true);
-  auto input = f.io.at("input").clone().requires_grad_(true);
-  auto logits = model->forward(input);
-  ASSERT_TRUE(logits.requires_grad());
-  EXPECT_LE((logits - f.io.at("logits")).abs().max().item<double>(), 1e-4);
+  wildreid::testing::expect_timm_parity("maxvit_tiny_tf_micro", 1e-4, /*record_gradients=*/true);
 }

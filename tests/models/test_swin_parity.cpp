@@ -14,3 +14,7 @@ void check(const std::string& fixture) { wildreid::testing::expect_timm_parity(f
 
 TEST(SwinParity, ShiftedPaddedAndClampedWindows) { check("swin_micro"); }
 TEST(SwinParity, OldTimmLayoutLoadsAndMatches) { check("swin_micro_legacy"); }
+// Training's attention (spelled out while autograd records, see swin_attention.cpp) matches too.
+TEST(SwinParity, GradRecordingPathMatches) {
+  wildreid::testing::expect_timm_parity("swin_micro", 1e-4, /*record_gradients=*/true);
+}
