@@ -1,5 +1,5 @@
-// The configurations users train in, crossed: each family's small variant x {fp32, bf16, fp16} x
-// {activation checkpointing off, on}, accumulation 2, drop-path 0.1, two optimizer steps from
+// The configurations users train in, crossed: each family's small variant (and ConvNeXt-atto's
+// ConvMlp) x {fp32, bf16, fp16} x {activation checkpointing off, on}, accumulation 2, drop-path 0.1, two optimizer steps from
 // timm's init at a constant lr of 1e-3 (no warmup, so the weights move in one step and a forward
 // that ran on stale weights would show at step 2). Every loss must be finite, and checkpointing
 // must not change the numbers: identical losses in fp32 and, under autocast, the same losses and
@@ -30,6 +30,8 @@ struct Family {
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
       {"convnext", "convnext_tiny", R"({"depths": [1, 1, 2, 1], "dims": [16, 32, 48, 64]})", 32},
+      // atto's ConvMlp, which runs as matrix products on channels-last activations
+      {"convnext_convmlp", "convnext_atto", R"({"depths": [1, 1, 2, 1], "dims": [16, 32, 48, 64]})", 32},
       {"vit", "vit_tiny_patch16_224", R"({"img_size": 32, "patch_size": 8, "embed_dim": 64, "depth": 2, "num_heads": 4})", 32},
       {"swin", "swin_tiny_patch4_window7_224",
        R"({"img_size": 56, "embed_dim": 16, "depths": [2, 2, 1], "num_heads": [2, 4, 4], "window_size": 4})", 56},
@@ -116,7 +118,7 @@ TEST_P(AmpCheckpointMatrix, FiniteAndCheckpointingChangesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FamiliesByPrecision, AmpCheckpointMatrix,
-                         ::testing::Combine(::testing::Range(0, 4),
+                         ::testing::Combine(::testing::Range(0, 5),
                                             ::testing::Values(AmpMode::kOff, AmpMode::kBf16, AmpMode::kFp16)),
                          [](const auto& info) {
                            return families()[std::get<0>(info.param)].name + "_" + amp_name(std::get<1>(info.param));
