@@ -74,13 +74,14 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
     if (holder->autocast) holder->autocast_dtype = at::autocast::get_autocast_dtype(device_type);
     ctx->save_for_backward({x});
     ctx->saved_data["holder"] = c10::IValue::make_capsule(holder);
-    // Run with grad mode on, as the re-run in backward will be, so kernels that pick their
-    // implementation by grad mode compute the same values in both (CPU scaled_dot_product_attention
-    // with a learned bias takes its flash kernel without grad and the math one with it). The graph
-    // this records holds one block's activations only until apply() gives the output this
-    // Function's history, which drops it.
+    // Run with grad mode on, as the re-run in backward will be, so blocks and kernels that pick
+    // their implementation by grad mode (the attentions spelled out while autograd records)
+    // compute the same values in both. The output is detached before it is returned: apply()
+    // gives a plain output this Function's history, which drops the graph just recorded, but when
+    // the block returns a view (MaxViT's NHWC -> NCHW permute, Swin's reshape) the view's base
+    // keeps that graph, and with it every activation of the block, alive until backward.
     at::AutoGradMode grad(true);
-    return holder->block(x.detach());
+    return holder->block(x.detach()).detach();
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {

@@ -85,6 +85,28 @@ TEST(ActivationCheckpointing, LowersPeakTensorMemory) {
   EXPECT_LT(ckpt, plain);
 }
 
+// A block that returns a view (as MaxViT's NHWC -> NCHW permute and Swin's reshape do) must not
+// keep its recorded graph alive through the view's base: after the checkpointed forward only the
+// output is held, not the intermediates the block's own backward would need.
+TEST(ActivationCheckpointing, BlockReturningAViewKeepsNoActivations) {
+  at::manual_seed(0);
+  at::Tensor x = at::randn({64, 1024}).requires_grad_(true);
+  at::Tensor w = at::randn({1024}).requires_grad_(true);  // a parameter: the block records a graph
+  const int64_t tensor_bytes = x.numel() * static_cast<int64_t>(sizeof(float));
+  // mul saves its input, sin its input, exp its result: a recorded graph would hold several
+  // tensors of x's size besides the output.
+  BlockFn block = [&w](const at::Tensor& t) { return t.mul(w).sin().exp().sin().exp().t(); };
+  CpuMemoryCounter counting;
+  const int64_t before = counting.current();
+  at::Tensor y = checkpoint_block(block, x);
+  const int64_t held = counting.current() - before;
+  std::printf("held after a checkpointed forward returning a view: %lld bytes (one tensor: %lld)\n",
+              static_cast<long long>(held), static_cast<long long>(tensor_bytes));
+  EXPECT_LE(held, tensor_bytes + tensor_bytes / 10) << "the block's activations outlived its checkpointed forward";
+  y.sum().backward();
+  EXPECT_TRUE(x.grad().defined());
+}
+
 namespace {
 // An autocast region entered and left as torch.autocast does (and trainer/amp.h's AutocastScope,
 // which this library cannot see): nesting count, cast cache cleared when the outermost one exits.
