@@ -26,6 +26,15 @@ Pass run(Mlp& mlp, const at::Tensor& nchw, const at::Tensor& upstream, bool toke
           params["fc1.bias"].grad().clone()};
 }
 
+// An Mlp with N(0, 0.2) parameters drawn from `seed` (the layers are created uninitialised).
+Mlp random_mlp(int64_t in, int64_t hidden, bool conv, uint64_t seed) {
+  at::manual_seed(seed);
+  Mlp mlp(in, hidden, in, conv);
+  at::NoGradGuard no_grad;
+  for (auto& p : mlp->parameters()) p.normal_(0.0, 0.2);
+  return mlp;
+}
+
 double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 void expect_same(const Pass& conv, const Pass& linear) {
@@ -40,12 +49,7 @@ void expect_same(const Pass& conv, const Pass& linear) {
 }  // namespace
 
 TEST(ConvMlp, TokensLastMatchesTheConvolutionsForwardAndBackward) {
-  at::manual_seed(3);
-  Mlp mlp(8, 24, 8, /*conv=*/true);
-  {
-    at::NoGradGuard no_grad;
-    for (auto& p : mlp->parameters()) p.normal_(0.0, 0.2);
-  }
+  Mlp mlp = random_mlp(8, 24, /*conv=*/true, 3);
   at::Tensor x = at::randn({2, 8, 5, 6});
   at::Tensor upstream = at::randn({2, 8, 5, 6});
   expect_same(run(mlp, x, upstream, false), run(mlp, x, upstream, true));
@@ -55,12 +59,7 @@ TEST(ConvMlp, TokensLastMatchesTheConvolutionsForwardAndBackward) {
 }
 
 TEST(ConvMlp, TokensLastUsesChannelsLastWeights) {
-  at::manual_seed(4);
-  Mlp mlp(8, 24, 8, /*conv=*/true);
-  {
-    at::NoGradGuard no_grad;
-    for (auto& p : mlp->parameters()) p.normal_(0.0, 0.2);
-  }
+  Mlp mlp = random_mlp(8, 24, /*conv=*/true, 4);
   at::Tensor x = at::randn({2, 8, 4, 4});
   at::Tensor upstream = at::randn({2, 8, 4, 4});
   Pass before = run(mlp, x, upstream, true);
@@ -69,12 +68,7 @@ TEST(ConvMlp, TokensLastUsesChannelsLastWeights) {
 }
 
 TEST(ConvMlp, PlainMlpTokensLastIsItsForward) {
-  at::manual_seed(5);
-  Mlp mlp(8, 16, 8, /*conv=*/false);
-  {
-    at::NoGradGuard no_grad;
-    for (auto& p : mlp->parameters()) p.normal_(0.0, 0.2);
-  }
+  Mlp mlp = random_mlp(8, 16, /*conv=*/false, 5);
   at::NoGradGuard no_grad;
   at::Tensor x = at::randn({3, 7, 8});
   EXPECT_TRUE(at::equal(mlp->forward(x), mlp->forward_tokens_last(x)));

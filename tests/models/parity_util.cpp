@@ -47,14 +47,22 @@ double max_abs_diff(const std::string& what, const at::Tensor& ours, const at::T
 }
 }  // namespace
 
-ParityResult run_timm_parity(const std::string& fixture_name, bool record_gradients) {
-  ModelFixture f = load_model_fixture(fixture_name);
-  models::ModelOptions options;
+std::shared_ptr<models::Backbone> create_fixture_model(const ModelFixture& f, models::ModelOptions options) {
   options.num_classes = f.num_classes;
   options.arch_overrides = f.arch_overrides;
   options.init_weights = false;
-  auto model = models::create_model(f.timm_name, options);
+  return models::create_model(f.timm_name, options);
+}
+
+std::shared_ptr<models::Backbone> load_fixture_model(const ModelFixture& f, models::ModelOptions options) {
+  auto model = create_fixture_model(f, std::move(options));
   models::load_backbone_weights(*model, f.weights);
+  return model;
+}
+
+ParityResult run_timm_parity(const std::string& fixture_name, bool record_gradients) {
+  ModelFixture f = load_model_fixture(fixture_name);
+  auto model = load_fixture_model(f);
   model->eval();
   at::AutoGradMode grad_mode(record_gradients);
   at::Tensor input = f.io.at("input").clone().requires_grad_(record_gradients);

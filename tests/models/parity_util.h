@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 #include <utility>
@@ -27,6 +28,12 @@ struct ModelFixture {
   std::map<std::string, at::Tensor> io;  // input, features, embedding, logits
 };
 ModelFixture load_model_fixture(const std::string& name);
+
+// The fixture's architecture from the registry: `options` with the fixture's classifier width and
+// architecture overrides and no initialisation (weights come from a file next). load_fixture_model
+// also loads the fixture's weights strictly.
+std::shared_ptr<models::Backbone> create_fixture_model(const ModelFixture& f, models::ModelOptions options = {});
+std::shared_ptr<models::Backbone> load_fixture_model(const ModelFixture& f, models::ModelOptions options = {});
 
 struct ParityResult {
   double features = 0, embedding = 0, logits = 0;  // max abs difference vs timm

@@ -87,12 +87,8 @@ TEST(MaxVitModel, RejectsSizesTheWindowsDoNotTile) {
 TEST(MaxVitModel, ChannelsLastMatchesTimmToo) {
   auto f = wildreid::testing::load_model_fixture("maxvit_tiny_tf_micro");
   wm::ModelOptions options;
-  options.num_classes = f.num_classes;
-  options.arch_overrides = f.arch_overrides;
-  options.init_weights = false;
   options.channels_last = true;
-  auto model = wm::create_model(f.timm_name, options);
-  wm::load_backbone_weights(*model, f.weights);
+  auto model = wildreid::testing::load_fixture_model(f, options);
   model->eval();
   at::NoGradGuard no_grad;
   auto logits = model->forward(f.io.at("input"));

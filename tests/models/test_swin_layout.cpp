@@ -80,11 +80,7 @@ TEST(SwinLegacyLayout, RenamesDownsampleAndHead) {
 
 namespace {
 std::shared_ptr<wm::Backbone> micro_model(const wildreid::testing::ModelFixture& f) {
-  wm::ModelOptions options;
-  options.num_classes = f.num_classes;
-  options.arch_overrides = f.arch_overrides;
-  options.init_weights = false;
-  return wm::create_model(f.timm_name, options);
+  return wildreid::testing::create_fixture_model(f);
 }
 
 std::string load_error(wm::Backbone& model, std::map<std::string, at::Tensor> tensors) {

@@ -11,7 +11,6 @@
 #include <string>
 
 #include "models/cpu_memory_counter.h"
-#include "models/model_weights.h"
 #include "models/registry.h"
 #include "tests/models/parity_util.h"
 
@@ -37,11 +36,8 @@ std::map<std::string, at::Tensor> gradients(wm::Backbone& model, const at::Tenso
 void expect_same_gradients_with_checkpointing(const std::string& fixture_name) {
   auto f = wildreid::testing::load_model_fixture(fixture_name);
   wm::ModelOptions options;
-  options.num_classes = f.num_classes;
-  options.arch_overrides = f.arch_overrides;
   options.drop_path_rate = 0.3;
-  auto model = wm::create_model(f.timm_name, options);
-  wm::load_backbone_weights(*model, f.weights);
+  auto model = wildreid::testing::load_fixture_model(f, options);
   const auto input = f.io.at("input");
   auto plain = gradients(*model, input, false);
   auto checkpointed = gradients(*model, input, true);
@@ -57,11 +53,8 @@ void expect_same_gradients_with_checkpointing(const std::string& fixture_name) {
 int64_t held_after_forward(const std::string& fixture_name, bool checkpointing) {
   auto f = wildreid::testing::load_model_fixture(fixture_name);
   wm::ModelOptions options;
-  options.num_classes = f.num_classes;
-  options.arch_overrides = f.arch_overrides;
   options.grad_checkpointing = checkpointing;
-  auto model = wm::create_model(f.timm_name, options);
-  wm::load_backbone_weights(*model, f.weights);
+  auto model = wildreid::testing::load_fixture_model(f, options);
   model->train();
   const at::Tensor input = at::cat({f.io.at("input"), f.io.at("input"), f.io.at("input"), f.io.at("input")});
   wm::CpuMemoryCounter counting;

@@ -27,12 +27,7 @@ using wildreid::testing::expect_timm_reproduces;
 
 TEST(SwinTimmRoundTrip, OldLayoutFileExportsAsCurrentLayout) {
   auto f = wildreid::testing::load_model_fixture("swin_micro_legacy");
-  models::ModelOptions o;
-  o.num_classes = f.num_classes;
-  o.arch_overrides = f.arch_overrides;
-  o.init_weights = false;
-  auto model = models::create_model(f.timm_name, o);
-  models::load_backbone_weights(*model, f.weights);
+  auto model = wildreid::testing::load_fixture_model(f);
   {
     at::NoGradGuard no_grad;  // weights unlike the fixture's, so timm cannot pass by loading something else
     at::manual_seed(5);

@@ -69,11 +69,7 @@ void expect_same_tensors(const std::map<std::string, at::Tensor>& got, const std
 }
 
 std::shared_ptr<models::Backbone> loaded_model(const wildreid::testing::ModelFixture& f, const fs::path& weights) {
-  models::ModelOptions o;
-  o.num_classes = f.num_classes;
-  o.arch_overrides = f.arch_overrides;
-  o.init_weights = false;
-  auto model = models::create_model(f.timm_name, o);
+  auto model = wildreid::testing::create_fixture_model(f);
   models::load_backbone_weights(*model, weights);
   model->eval();
   return model;
