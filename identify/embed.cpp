@@ -21,6 +21,7 @@
 #include "data/progress.h"
 #include "data/shard_reader.h"
 #include "identify/embeddings_file.h"
+#include "models/cpu_block_cache.h"
 #include "models/model_weights.h"
 #include "models/registry.h"
 #include "trainer/amp.h"
@@ -236,6 +237,7 @@ EmbedAmp parse_embed_amp(const std::string& name) {
 
 EmbedReport embed_shards(const std::vector<EmbedModel>& models, const EmbedOptions& o, cluster::ProcessGroup& group) {
   if (models.empty()) throw std::invalid_argument("embed: no model given");
+  models::CpuBlockCache block_cache;  // batches reuse the blocks of the batch before
   for (size_t i = 0; i < models.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (models[i].name == models[j].name)

@@ -1,6 +1,6 @@
 // See cpu_memory_counter.h. Data pointer and context are the same pointer (oneDNN's raw_allocate
-// requires that), so sizes are kept in a map. c10 only replaces an allocator with one of equal or
-// higher priority, so each install and restore uses the next priority.
+// requires that), so sizes are kept in a map. Install and restore take the next priority of the
+// shared sequence (models/cpu_allocator_priority.h).
 #include "models/cpu_memory_counter.h"
 
 #include <c10/core/CPUAllocator.h>
@@ -11,6 +11,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "models/cpu_allocator_priority.h"
 
 namespace wildreid::models {
 namespace {
@@ -73,11 +75,6 @@ class CountingAllocator final : public c10::Allocator {
   uint64_t generation_ = 0;
 };
 
-uint8_t next_priority() {
-  static uint8_t priority = 100;
-  return ++priority;
-}
-
 }  // namespace
 
 CpuMemoryCounter::CpuMemoryCounter() : previous_(c10::GetCPUAllocator()) {
@@ -85,11 +82,11 @@ CpuMemoryCounter::CpuMemoryCounter() : previous_(c10::GetCPUAllocator()) {
   if (counting.active) throw std::logic_error("CpuMemoryCounter: another counter is active");
   counting.active = true;
   counting.reset();
-  c10::SetCPUAllocator(&counting, next_priority());
+  c10::SetCPUAllocator(&counting, next_cpu_allocator_priority());
 }
 
 CpuMemoryCounter::~CpuMemoryCounter() {
-  c10::SetCPUAllocator(previous_, next_priority());
+  c10::SetCPUAllocator(previous_, next_cpu_allocator_priority());
   CountingAllocator::instance().active = false;
 }
 

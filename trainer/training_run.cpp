@@ -8,6 +8,8 @@
 //   5. monitoring      exporter, progress line, metrics.jsonl, targets,    (monitoring/run_monitor.h)
 //                      NVML GPU health on CUDA runs
 //   6. loop            steps, validation, checkpoints, early stopping      (training_loop.h)
+// The whole run allocates CPU tensors through models::CpuBlockCache, so a step reuses the blocks
+// of the step before instead of page-faulting fresh ones.
 // The model is created from run.seed on every rank and rank 0's state is broadcast, so every
 // rank starts identical; everything after that is a collective sequence every rank follows.
 #include "trainer/training_run.h"
@@ -17,6 +19,7 @@
 
 #include "checkpoints/atomic_file.h"
 #include "cluster/nccl_process_group.h"
+#include "models/cpu_block_cache.h"
 #include "monitoring/run_monitor.h"
 #include "trainer/run_checkpoints.h"
 #include "trainer/run_data.h"
@@ -62,6 +65,7 @@ monitoring::RunMonitorOptions monitor_options(const TrainConfig& config, const c
 }  // namespace
 
 RunSummary run_training(const TrainConfig& config, const std::string& config_yaml, cluster::Cluster& cluster) {
+  models::CpuBlockCache block_cache;
   prepare_run_dir(config, config_yaml, cluster.rank() == 0);                     // 1
   RunData data = setup_data(config, cluster.rank(), cluster.world_size());       // 2
   RunModel model = build_model(config, data.num_classes, cluster);               // 3

@@ -5,8 +5,9 @@
 // The per-CPU-second figures (process CPU time) stay comparable on a loaded shared machine, where
 // wall-clock images/s mostly measure how much of the cores the other tenants left us.
 // Both sides run training mode, fp32 (or bf16 autocast on CUDA), cross-entropy on random labels,
-// no optimizer step, after warm-up iterations. Architectures not (yet) in the registry are
-// reported as such and skipped. Needs LibTorch only (plain argv parsing, no CLI11), so it builds
+// no optimizer step, after warm-up iterations. Ours runs under the caching CPU allocator that
+// trainer train installs (models/cpu_block_cache.h; --no-block-cache without). Architectures not
+// (yet) in the registry are reported as such and skipped. Needs LibTorch only (plain argv parsing, no CLI11), so it builds
 // on the GPU machine too; the timm side needs $WILDREID_PYTHON with timm (--no-python skips it).
 // --trace DIR profiles one more step on each side after the timed ones and writes Chrome traces
 // (DIR/<arch>.cpp.json, DIR/<arch>.timm.json) for tools/trace_op_table.py to compare op by op.
@@ -19,11 +20,14 @@
 #include <set>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "models/cpu_block_cache.h"
 #include "models/registry.h"
 
 namespace {
@@ -37,6 +41,7 @@ struct Args {
   bool python = true;
   bool channels_last = false;       // ours: ModelOptions::channels_last (conv families)
   bool timm_channels_last = false;  // timm: model and input .to(memory_format=torch.channels_last)
+  bool block_cache = true;          // ours: models::CpuBlockCache, as trainer train runs
   std::string python_path;
   std::string trace_dir;  // empty: no profiling
 };
@@ -54,6 +59,7 @@ void usage() {
       "  --bf16            bf16 autocast (CUDA; default fp32)\n"
       "  --channels-last   run our conv families NHWC (what trainer train does for ConvNeXt)\n"
       "  --timm-channels-last  run timm NHWC too (timm train.py's --channels-last)\n"
+      "  --no-block-cache  ours without the caching CPU allocator trainer train installs\n"
       "  --no-python       skip the Python timm baseline\n"
       "  --python PATH     interpreter with timm (default $WILDREID_PYTHON, else the configured one)\n"
       "  --trace DIR       also profile one step per side: DIR/<arch>.cpp.json, DIR/<arch>.timm.json\n");
@@ -77,6 +83,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--device") a.device = next();
     else if (k == "--bf16") a.bf16 = true;
     else if (k == "--no-python") a.python = false;
+    else if (k == "--no-block-cache") a.block_cache = false;
     else if (k == "--channels-last") a.channels_last = true;
     else if (k == "--timm-channels-last") a.timm_channels_last = true;
     else if (k == "--python") a.python_path = next();
@@ -95,6 +102,8 @@ struct Rate {
 };
 
 Rate cpp_images_per_second(const std::string& arch, const Args& a) {
+  std::optional<wildreid::models::CpuBlockCache> cache;
+  if (a.block_cache && a.device == "cpu") cache.emplace();
   wildreid::models::ModelOptions o;
   o.img_size = a.size;
   o.channels_last = a.channels_last;
@@ -162,6 +171,7 @@ Rate timm_images_per_second(const std::string& arch, const Args& a) {
 int main(int argc, char** argv) {
   try {
     Args a = parse(argc, argv);
+    if (!a.trace_dir.empty()) std::filesystem::create_directories(a.trace_dir);
     at::set_num_threads(a.threads);
     for (const auto& arch : a.archs) {
       if (!wildreid::models::registry().find(arch)) {
@@ -171,9 +181,10 @@ int main(int argc, char** argv) {
       Rate ours = cpp_images_per_second(arch, a);
       Rate theirs;
       if (a.python) theirs = timm_images_per_second(arch, a);
-      std::printf("%s batch=%lld size=%lld threads=%d device=%s dtype=%s memory=%s/%s\n", arch.c_str(),
+      std::printf("%s batch=%lld size=%lld threads=%d device=%s dtype=%s memory=%s/%s block-cache=%s\n", arch.c_str(),
                   static_cast<long long>(a.batch), static_cast<long long>(a.size), a.threads, a.device.c_str(),
-                  a.bf16 ? "bf16" : "fp32", a.channels_last ? "nhwc" : "nchw", a.timm_channels_last ? "nhwc" : "nchw");
+                  a.bf16 ? "bf16" : "fp32", a.channels_last ? "nhwc" : "nchw", a.timm_channels_last ? "nhwc" : "nchw",
+                  a.block_cache && a.device == "cpu" ? "on" : "off");
       std::printf("  wall img/s:          cpp=%.3f", ours.wall);
       if (theirs.wall > 0) std::printf(" timm=%.3f ratio=%.3f", theirs.wall, ours.wall / theirs.wall);
       else if (a.python) std::printf(" timm=failed");

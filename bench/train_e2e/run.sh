@@ -10,7 +10,7 @@
 #   2. convnext_tiny 224 px, micro-batch 8: compute-bound; target >= 1.0
 # Prints both epoch images/s, the ratio, the trainer's phase breakdown (rank 0, timed epoch) and
 # the baseline's (data wait / forward / backward incl. DDP's allreduce / optimizer).
-# Usage: bench/train_e2e/run.sh [BUILD_DIR]
+# Usage: bench/train_e2e/run.sh [BUILD_DIR] [CASE...]   (CASE: atto, tiny; default both)
 # The shard sets are made once under $WILDREID_BENCH_CACHE (default ~/.cache/wildreid/train_e2e).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -72,7 +72,11 @@ run_case() {  # NAME SHARDS ARCH IMG MICRO TARGET
 }
 
 mkdir -p "$cache/runs"
-atto=$(shard_set atto 40)   # 960 train images: 15 steps of 2 x 32
-tiny=$(shard_set tiny 4)    # 96 train images: 6 steps of 2 x 8
-run_case convnext_atto_128 "$atto" convnext_atto 128 32 1.5
-run_case convnext_tiny_224 "$tiny" convnext_tiny 224 8 1.0
+cases=("${@:2}"); [ ${#cases[@]} -gt 0 ] || cases=(atto tiny)
+for c in "${cases[@]}"; do
+  case "$c" in
+    atto) run_case convnext_atto_128 "$(shard_set atto 40)" convnext_atto 128 32 1.5 ;;  # 960 train images: 15 steps of 2 x 32
+    tiny) run_case convnext_tiny_224 "$(shard_set tiny 4)" convnext_tiny 224 8 1.0 ;;    # 96 train images: 6 steps of 2 x 8
+    *) echo "run.sh: unknown case $c (atto, tiny)" >&2; exit 2 ;;
+  esac
+done
