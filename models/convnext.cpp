@@ -6,6 +6,7 @@
 
 #include "models/activation_checkpoint.h"
 #include "models/arch_overrides.h"
+#include "models/depthwise_conv.h"
 #include "models/registry.h"
 #include "models/timm_init.h"
 
@@ -28,7 +29,7 @@ ConvNeXtBlockImpl::ConvNeXtBlockImpl(int64_t dim, bool conv_mlp, double drop_pat
 }
 
 at::Tensor ConvNeXtBlockImpl::forward(const at::Tensor& input) {
-  at::Tensor x = conv_dw_->forward(input);
+  at::Tensor x = depthwise_conv2d_same(input, conv_dw_->weight, conv_dw_->bias);
   // NCHW ConvMlp blocks run as timm's (1x1 convolutions); channels-last ones take the tokens-last
   // path below, where the permute is free and the 1x1 convolutions are plain matrix products.
   if (conv_mlp_ && !x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
