@@ -16,7 +16,7 @@ namespace {
 
 constexpr int64_t kMaxBlock = 128;
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WILDREID_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define WILDREID_CLONES
