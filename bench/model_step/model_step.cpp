@@ -39,7 +39,7 @@ struct Args {
   std::string device = "cpu";
   bool bf16 = false;
   bool python = true;
-  bool channels_last = false;       // ours: ModelOptions::channels_last (conv families)
+  bool channels_last = false;       // ours: ModelOptions::channels_last (conv families; trainer train: off)
   bool timm_channels_last = false;  // timm: model and input .to(memory_format=torch.channels_last)
   bool block_cache = true;          // ours: models::CpuBlockCache, as trainer train runs
   std::string python_path;
@@ -57,7 +57,7 @@ void usage() {
       "  --threads N       intra-op threads on both sides (default 2)\n"
       "  --device D        cpu or cuda (default cpu)\n"
       "  --bf16            bf16 autocast (CUDA; default fp32)\n"
-      "  --channels-last   run our conv families NHWC (what trainer train does for ConvNeXt)\n"
+      "  --channels-last   our conv families' input and weights NHWC too (trainer train does not)\n"
       "  --timm-channels-last  run timm NHWC too (timm train.py's --channels-last)\n"
       "  --no-block-cache  ours without the caching CPU allocator trainer train installs\n"
       "  --no-python       skip the Python timm baseline\n"
