@@ -65,10 +65,13 @@ class BlockCacheAllocator final : public c10::Allocator {
     stats_.block_bytes = block_bytes;
     return true;
   }
+  // Inactive first, so a block another thread frees meanwhile is freed, not cached past the end.
   void deactivate() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      active_ = false;
+    }
     trim();
-    std::lock_guard<std::mutex> lock(mutex_);
-    active_ = false;
   }
   void trim() {
     std::multimap<size_t, void*> drop;
